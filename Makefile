@@ -1,0 +1,29 @@
+# Two commands work on a fresh machine: `make demo` and `make test`.
+# Both bootstrap .venv from the pinned versions in requirements.lock (uv makes it take seconds).
+
+PYTHON ?= python3
+VENV   := .venv
+UV     := $(VENV)/bin/uv
+STAMP  := $(VENV)/.aimod-installed
+
+.PHONY: demo test bench clean
+
+$(STAMP): requirements.lock pyproject.toml
+	test -x $(VENV)/bin/python || $(PYTHON) -m venv $(VENV)
+	$(VENV)/bin/python -m pip --version >/dev/null 2>&1 || $(VENV)/bin/python -m ensurepip --default-pip >/dev/null
+	$(VENV)/bin/python -m pip install --quiet --disable-pip-version-check uv==0.13.9
+	$(UV) pip install --quiet --python $(VENV)/bin/python -r requirements.lock
+	$(UV) pip install --quiet --python $(VENV)/bin/python --no-deps -e .
+	touch $(STAMP)
+
+demo: $(STAMP)
+	$(VENV)/bin/aimod demo
+
+test: $(STAMP)
+	$(VENV)/bin/python -m pytest -p no:cacheprovider -q tests
+
+bench: $(STAMP)
+	for b in benchmarks/bench_*.py; do $(VENV)/bin/python $$b || exit 1; done
+
+clean:
+	rm -rf $(VENV) .aimod-demo

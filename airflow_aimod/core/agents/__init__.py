@@ -1,0 +1,1 @@
+"""One module per agent; each exposes ``build_graph(runtime, ...)`` returning an uncompiled StateGraph."""

@@ -1,0 +1,123 @@
+"""What every agent graph is given: its spec, envelope, model, tracer and validator.
+
+Graph nodes never call a tool directly: ``AgentRuntime.tool`` validates the action
+against the envelope first, times it, and returns the tool's value together with the
+``tool_call`` event. Nodes return state updates built with ``update``/``finish`` so
+every state change carries its transition event.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from airflow_aimod.core.llm.caller import LLMCaller, LLMReply
+from airflow_aimod.core.permissions import Action, Envelope, PermissionValidator, Verdict
+from airflow_aimod.core.registry import AgentSpec
+from airflow_aimod.core.state import AgentState, Status
+from airflow_aimod.core.tracing import Tracer
+from airflow_aimod.exceptions import AimodError, PermissionDenied
+
+
+@dataclass
+class ToolOutcome:
+    """A tool's return value plus the events (guard verdict, tool call) it produced."""
+
+    value: Any
+    verdict: Verdict
+    events: list[dict[str, Any]] = field(default_factory=list)
+
+
+@dataclass
+class AgentRuntime:
+    """Everything an agent graph needs at run time; rebuilt identically when a run resumes."""
+
+    spec: AgentSpec
+    envelope: Envelope
+    llm: Any
+    tracer: Tracer
+    dialect: str = "sqlite"
+    max_output_tokens: int = 1024
+
+    @property
+    def validator(self) -> PermissionValidator:
+        return PermissionValidator(self.envelope, dialect=self.dialect)
+
+    def ask_json(self, state: AgentState, messages: Sequence[tuple[str, str]],
+                 required: Sequence[str] = ()) -> LLMReply:
+        """An LLM call inside the envelope and the token budget (the llm.call action is checked too)."""
+        self.validator.enforce(Action("llm.call", target="chat"))
+        caller = LLMCaller(self.llm, tracer=self.tracer, token_budget=self.envelope.token_budget,
+                           timeout_s=self.spec.call_timeout_s, max_output_tokens=self.max_output_tokens)
+        used = int((state.get("token_usage") or {}).get("total_tokens", 0))
+        return caller.ask_json(messages, used_tokens=used, required=required)
+
+    def check(self, action: Action) -> tuple[Verdict, dict[str, Any]]:
+        """The validation layer's verdict on ``action`` and its ``guard`` event."""
+        verdict = self.validator.check(action)
+        event = self.tracer.event("guard", action.kind, allowed=verdict.allowed,
+                                  requires_approval=verdict.requires_approval, reasons=list(verdict.reasons))
+        return verdict, event
+
+    def tool(self, action: Action, fn: Callable[[], Any], *, approved: bool = False) -> ToolOutcome:
+        """Validate ``action``, then run ``fn``; raises ``PermissionDenied`` before ``fn`` when not allowed."""
+        verdict, guard_event = self.check(action)
+        if not verdict.allowed:
+            raise PermissionDenied("; ".join(verdict.reasons))
+        if verdict.requires_approval and not approved:
+            raise PermissionDenied(f"{action.kind} needs a person's approval before it runs")
+        started = time.monotonic()
+        try:
+            value = fn()
+        except Exception as exc:
+            failed = self.tracer.tool_call(action.kind, args=action.to_dict(), outcome="error",
+                                           latency_ms=(time.monotonic() - started) * 1000, error=str(exc)[:300])
+            exc.tool_events = [guard_event, failed]  # type: ignore[attr-defined]  # kept in the final state
+            raise
+        call_event = self.tracer.tool_call(action.kind, args=action.to_dict(), outcome="ok",
+                                           latency_ms=(time.monotonic() - started) * 1000)
+        return ToolOutcome(value, verdict, [guard_event, call_event])
+
+    def handoff(self, state: AgentState, target: str, reason: str = "") -> dict[str, Any]:
+        """A state update handing the request to ``target``: the envelope must allow ``handoff`` and the
+        loop guard must accept it (no agent twice in the chain, at most ``max_handoff_depth``)."""
+        from airflow_aimod.core.loops import HandoffGuard
+
+        self.validator.enforce(Action("handoff", target=target))
+        handoffs = list(state.get("handoffs") or [])
+        record = HandoffGuard.from_envelope(self.envelope).check(handoffs, source=self.spec.name, target=target,
+                                                                 reason=reason)
+        event = self.tracer.event("handoff", self.spec.name, to=target, reason=record["reason"],
+                                  depth=len(handoffs) + 1)
+        return {"handoffs": [record], "events": [event]}
+
+    def update(self, node: str, *, events: Sequence[dict[str, Any]] = (), **changes: Any) -> dict[str, Any]:
+        """A state update from ``node`` that keeps running, with its transition event."""
+        transition = self.tracer.transition(node, Status.RUNNING.value)
+        return {**changes, "events": [*events, transition]}
+
+    def finish(self, node: str, status: Status, reason: str = "", *, events: Sequence[dict[str, Any]] = (),
+               **changes: Any) -> dict[str, Any]:
+        """A state update from ``node`` that ends the run with ``status``."""
+        transition = self.tracer.transition(node, status.value, reason=reason)
+        return {**changes, "status": status.value, "reason": reason, "events": [*events, transition]}
+
+    def fail_safe(self, node: str, exc: Exception, *, events: Sequence[dict[str, Any]] = ()) -> dict[str, Any]:
+        """End the run after ``exc`` the way the agent's error strategy says, keeping what was spent."""
+        from airflow_aimod.core.agents.errors import status_for_error
+
+        partial = getattr(exc, "partial_reply", None)
+        spent = (list(partial.events) if partial else []) + list(getattr(exc, "tool_events", []))
+        status, reason, escalate_to = status_for_error(exc, self.spec)
+        error_event = self.tracer.event("error", node, error_type=type(exc).__name__, message=str(exc)[:500],
+                                        escalate_to=escalate_to)
+        usage = {"token_usage": partial.usage} if partial and partial.usage else {}
+        return self.finish(node, status, reason, events=[*events, *spent, error_event],
+                           work={"escalate_to": escalate_to}, **usage)
+
+
+def is_expected_failure(exc: Exception) -> bool:
+    """Errors an agent turns into a status; anything else is a bug and propagates."""
+    return isinstance(exc, AimodError)

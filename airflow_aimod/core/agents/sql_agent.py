@@ -1,0 +1,189 @@
+"""Tier 2 SQL agent: answer a question with one validated, read-only query.
+
+Graph: ``load_schema`` → ``draft`` → ``validate`` ⇄ ``draft`` (at most two repairs)
+→ ``approval`` (only when the envelope requires it: a person decides through
+``interrupt()``) → ``execute`` → end. Every tool call passes the permission envelope
+(and so the SQL guard) first; ``execute`` re-validates what it is about to run.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from langgraph.graph import END, START, StateGraph
+from langgraph.types import interrupt
+
+from airflow_aimod.core.agents.runtime import AgentRuntime, is_expected_failure
+from airflow_aimod.core.grounding import ungrounded_references
+from airflow_aimod.core.permissions import Action
+from airflow_aimod.core.prompts import sql_messages
+from airflow_aimod.core.schema import Catalog
+from airflow_aimod.core.state import AgentState, Status
+
+MAX_REPAIRS = 2
+
+
+class SqlAgentTools:
+    """The SQL agent's tools: a read-only executor and a schema selector."""
+
+    def __init__(self, executor: Any, selector: Any, *, max_rows: int = 1000, today: date | None = None) -> None:
+        self.executor = executor
+        self.selector = selector
+        self.max_rows = max_rows
+        self.today = today
+
+    def relevant_catalog(self, question: str, timeout_s: float) -> Catalog:
+        """Tables relevant to ``question``, with sample values filled in."""
+        chosen = self.selector.select(question, self.executor.catalog())
+        return self.selector.fit(question, self.executor.with_samples(chosen, timeout_s=timeout_s))
+
+
+def build_graph(runtime: AgentRuntime, tools: SqlAgentTools) -> StateGraph:
+    """The SQL agent graph, uncompiled (the runner compiles it with a checkpointer)."""
+    nodes = _SqlNodes(runtime, tools)
+    builder = StateGraph(AgentState)
+    for name in ("load_schema", "draft", "validate", "approval", "execute"):
+        builder.add_node(name, getattr(nodes, name))
+    builder.add_edge(START, "load_schema")
+    builder.add_conditional_edges("load_schema", _unless_done("draft"))
+    builder.add_conditional_edges("draft", _unless_done("validate"))
+    builder.add_conditional_edges("validate", _after_validate)
+    builder.add_conditional_edges("approval", _unless_done("execute"))
+    builder.add_edge("execute", END)
+    return builder
+
+
+def _unless_done(next_node: str):
+    return lambda state: END if state.get("status") != Status.RUNNING.value else next_node
+
+
+def _after_validate(state: AgentState) -> str:
+    if state.get("status") != Status.RUNNING.value:
+        return END
+    work = state.get("work") or {}
+    if work.get("feedback"):
+        return "draft"
+    return "approval" if work.get("requires_approval") else "execute"
+
+
+class _SqlNodes:
+    def __init__(self, runtime: AgentRuntime, tools: SqlAgentTools) -> None:
+        self.rt = runtime
+        self.tools = tools
+
+    def load_schema(self, state: AgentState) -> dict[str, Any]:
+        question = state.get("request", "").strip()
+        if not question:
+            return self.rt.finish("load_schema", Status.REFUSED, "the question is empty: ask something about the data")
+        action = Action("db.introspect", target=self.rt.dialect, params={"question_chars": len(question)})
+        try:
+            out = self.rt.tool(action, lambda: self.tools.relevant_catalog(question, self.rt.spec.call_timeout_s))
+        except Exception as exc:
+            if not is_expected_failure(exc):
+                raise
+            return self.rt.fail_safe("load_schema", exc)
+        tables = [t.name for t in out.value.tables]
+        return self.rt.update("load_schema", events=out.events,
+                              work={"catalog": out.value.to_dict(), "schema_tables": tables, "drafts": 0})
+
+    def draft(self, state: AgentState) -> dict[str, Any]:
+        work = state["work"]
+        today = (self.tools.today or date.today()).isoformat()
+        messages = sql_messages(state["request"], work["catalog"], dialect=self.rt.dialect, today=today,
+                                feedback=work.get("feedback") or ())
+        try:
+            reply = self.rt.ask_json(state, messages)
+        except Exception as exc:
+            if not is_expected_failure(exc):
+                raise
+            return self.rt.fail_safe("draft", exc)
+        data = reply.data
+        confidence = _confidence(data.get("confidence"))
+        changes = {"token_usage": reply.usage, "confidence": confidence,
+                   "rationale": str(data.get("rationale") or "")[:2000]}
+        sql = data.get("sql")
+        if not isinstance(sql, str) or not sql.strip():
+            refusal = str(data.get("refusal") or "the model did not produce a query")
+            return self.rt.finish("draft", Status.REFUSED, refusal, events=reply.events, **changes,
+                                  result={"sql": None, "columns": [], "rows": []})
+        drafts = int(work.get("drafts", 0)) + 1
+        return self.rt.update("draft", events=reply.events, **changes,
+                              work={"sql": sql.strip(), "drafts": drafts, "feedback": []})
+
+    def validate(self, state: AgentState) -> dict[str, Any]:
+        work = state["work"]
+        verdict, event = self.rt.check(Action("sql.read", target=self.rt.dialect, params={"sql": work["sql"]}))
+        problems = list(verdict.reasons) if not verdict.allowed else []
+        if verdict.allowed:
+            problems = ungrounded_references(work["sql"], Catalog.from_dict(work["catalog"]))
+        if problems and work["drafts"] > MAX_REPAIRS:
+            reason = f"no valid query after {MAX_REPAIRS} repairs: " + "; ".join(problems)
+            return self.rt.finish("validate", Status.REFUSED, reason, events=[event],
+                                  work={"violations": problems}, result={"sql": work["sql"], "columns": [], "rows": []})
+        if problems:
+            return self.rt.update("validate", events=[event], work={"feedback": problems, "violations": problems})
+        details = verdict.details
+        proposal = {"id": f"sql-{work['drafts']}", "kind": "sql.read", "sql": details.get("statement") or work["sql"],
+                    "tables": details.get("tables", []), "requires_approval": verdict.requires_approval,
+                    "reasons": list(verdict.reasons)}
+        return self.rt.update("validate", events=[event], proposed_actions=[proposal],
+                              work={"statement": proposal["sql"], "tables": proposal["tables"],
+                                    "requires_approval": verdict.requires_approval, "feedback": []})
+
+    def approval(self, state: AgentState) -> dict[str, Any]:
+        """Pause for a person; resumes with {"decision": approve|reject|edit, "sql"?, "reviewer"?}."""
+        work = state["work"]
+        proposal = state["proposed_actions"][-1]
+        answer = interrupt({
+            "kind": "approval", "agent": self.rt.spec.name, "trace_id": state.get("trace_id"),
+            "action_id": proposal["id"], "action": "sql.read", "sql": work["statement"], "tables": work["tables"],
+            "reasons": proposal["reasons"], "confidence": state.get("confidence"),
+            "rationale": state.get("rationale", ""), "question": state.get("request"),
+        })
+        return self._apply_decision(state, proposal, answer if isinstance(answer, dict) else {})
+
+    def _apply_decision(self, state: AgentState, proposal: dict, answer: dict) -> dict[str, Any]:
+        decision = str(answer.get("decision", "reject")).lower()
+        record = {"action_id": proposal["id"], "decision": decision, "reviewer": answer.get("reviewer"),
+                  "sql": answer.get("sql")}
+        event = self.rt.tracer.event("approval", proposal["id"], decision=decision, reviewer=answer.get("reviewer"))
+        if decision == "approve":
+            return self.rt.update("approval", events=[event], approvals=[record], work={"approved": True})
+        if decision == "edit" and isinstance(answer.get("sql"), str):
+            return self._apply_edit(answer["sql"], record, event)
+        return self.rt.finish("approval", Status.REJECTED, f"rejected by {answer.get('reviewer') or 'a reviewer'}",
+                              events=[event], approvals=[record], result={"sql": proposal["sql"], "columns": [], "rows": []})
+
+    def _apply_edit(self, sql: str, record: dict, event: dict) -> dict[str, Any]:
+        verdict, guard_event = self.rt.check(Action("sql.read", target=self.rt.dialect, params={"sql": sql}))
+        if not verdict.allowed:
+            return self.rt.finish("approval", Status.REJECTED, "the edited query was refused: " + "; ".join(verdict.reasons),
+                                  events=[event, guard_event], approvals=[record],
+                                  result={"sql": sql, "columns": [], "rows": []})
+        statement = verdict.details.get("statement") or sql
+        return self.rt.update("approval", events=[event, guard_event], approvals=[record],
+                              work={"approved": True, "statement": statement, "tables": verdict.details.get("tables", [])})
+
+    def execute(self, state: AgentState) -> dict[str, Any]:
+        work = state["work"]
+        statement = work["statement"]
+        action = Action("sql.read", target=self.rt.dialect, params={"sql": statement})
+        run = lambda: self.tools.executor.run(statement, max_rows=self.tools.max_rows,  # noqa: E731
+                                              timeout_s=self.rt.spec.call_timeout_s)
+        try:
+            out = self.rt.tool(action, run, approved=bool(work.get("approved")))
+        except Exception as exc:
+            if not is_expected_failure(exc):
+                raise
+            return self.rt.fail_safe("execute", exc)
+        result = {"sql": statement, "tables": work.get("tables", []), **out.value.to_dict()}
+        return self.rt.finish("execute", Status.ANSWERED, f"{result['row_count']} row(s)", events=out.events,
+                              result=result)
+
+
+def _confidence(value: Any) -> float:
+    try:
+        return min(max(float(value), 0.0), 1.0)
+    except (TypeError, ValueError):
+        return 0.0

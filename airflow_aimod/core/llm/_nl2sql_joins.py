@@ -1,0 +1,88 @@
+"""Foreign-key paths for the offline NL→SQL composer.
+
+Edges run both ways: *up* from the table holding a foreign key to the table it
+references (many → one, joining never duplicates rows) and *down* the other way (one
+→ many, joining may). Paths are shortest first, then with the fewest down edges.
+"""
+
+from __future__ import annotations
+
+import heapq
+from collections import defaultdict
+from dataclasses import dataclass
+
+from airflow_aimod.core.schema import Catalog
+
+
+@dataclass(frozen=True)
+class Edge:
+    """Walk from ``src`` to ``dst`` joining ``src.src_col = dst.dst_col``; ``up`` when ``src`` holds the key."""
+
+    src: str
+    dst: str
+    src_col: str
+    dst_col: str
+    up: bool
+
+
+class JoinGraph:
+    """The catalog's foreign keys as a graph of tables."""
+
+    def __init__(self, catalog: Catalog) -> None:
+        self.edges: dict[str, list[Edge]] = defaultdict(list)
+        for table in catalog.tables:
+            for fk in table.foreign_keys:
+                ref = catalog.table(fk.ref_table) or catalog.table(fk.ref_table.split(".")[-1])
+                if ref is None or ref.name == table.name or ref.column(fk.ref_column) is None:
+                    continue
+                self.edges[table.name].append(Edge(table.name, ref.name, fk.column, fk.ref_column, True))
+                self.edges[ref.name].append(Edge(ref.name, table.name, fk.ref_column, fk.column, False))
+        self._trees: dict[str, dict[str, list[Edge]]] = {}
+
+    def paths(self, root: str) -> dict[str, list[Edge]]:
+        """The preferred path from ``root`` to every reachable table (``root`` itself: [])."""
+        if root not in self._trees:
+            self._trees[root] = self._search(root)
+        return self._trees[root]
+
+    def _search(self, root: str) -> dict[str, list[Edge]]:
+        best: dict[str, list[Edge]] = {root: []}
+        queue: list[tuple[int, int, int, str]] = [(0, 0, 0, root)]
+        order = 0
+        while queue:
+            hops, downs, _, table = heapq.heappop(queue)
+            if (hops, downs) > _cost(best[table]):
+                continue
+            for edge in self.edges.get(table, ()):
+                path = best[table] + [edge]
+                if edge.dst not in best or _cost(path) < _cost(best[edge.dst]):
+                    best[edge.dst] = path
+                    order += 1
+                    heapq.heappush(queue, (*_cost(path), order, edge.dst))
+        return best
+
+    def path(self, root: str, table: str) -> list[Edge] | None:
+        """The up-only path when there is one (it never duplicates rows), else the preferred path."""
+        return self.up_paths(root).get(table) or self.paths(root).get(table)
+
+    def up_paths(self, root: str) -> dict[str, list[Edge]]:
+        """Shortest paths from ``root`` along up edges only."""
+        found: dict[str, list[Edge]] = {root: []}
+        frontier = [root]
+        while frontier:
+            nxt = []
+            for table in frontier:
+                for edge in self.edges.get(table, ()):
+                    if edge.up and edge.dst not in found:
+                        found[edge.dst] = found[table] + [edge]
+                        nxt.append(edge.dst)
+            frontier = nxt
+        return found
+
+    def up_only(self, root: str, table: str) -> bool:
+        """``table`` is reachable from ``root`` without duplicating ``root``'s rows."""
+        return table in self.up_paths(root)
+
+
+def _cost(path: list[Edge]) -> tuple[int, int]:
+    return len(path), sum(not e.up for e in path)

@@ -1,0 +1,197 @@
+"""Permission envelopes and the one validation layer every action passes.
+
+An envelope is an allow-list of action kinds (fail closed: a kind not allowed is
+denied), an explicit deny-list that wins over the allow-list, the kinds that need a
+person's approval before they run, and the SQL policy for agents that query data.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Iterable, Mapping
+from dataclasses import asdict, dataclass, field, replace
+from typing import Any
+
+from airflow_aimod.exceptions import ConfigurationError, PermissionDenied
+
+ACTION_KINDS: Mapping[str, str] = {
+    "llm.call": "ask the language model",
+    "db.introspect": "read table and column names, types, keys and sample values",
+    "sql.read": "run a read-only query",
+    "sql.write": "modify data or schema",
+    "airflow.read": "read DAG runs, task instances and task logs",
+    "airflow.clear_task": "clear a failed task instance so it runs again",
+    "airflow.trigger_dag": "trigger a DAG run",
+    "airflow.modify_schedule": "change a DAG's schedule or pause state",
+    "gx.validate": "validate data with Great Expectations",
+    "gx.update_suite": "add or change expectations in a suite",
+    "model.read": "read model, run and experiment metadata",
+    "model.train": "start a training run",
+    "model.deploy": "promote a model to production",
+    "notify.send": "send a notification",
+    "report.write": "write a report artifact",
+    "handoff": "hand the request to another agent",
+}
+
+
+def _check_kinds(kinds: Iterable[str], where: str) -> frozenset[str]:
+    kinds = frozenset(kinds)
+    for kind in sorted(kinds):
+        if kind not in ACTION_KINDS:
+            close = difflib.get_close_matches(kind, ACTION_KINDS, n=1)
+            hint = f" Did you mean {close[0]!r}?" if close else ""
+            raise ConfigurationError(f"unknown action kind {kind!r} in {where}.{hint} Known: {sorted(ACTION_KINDS)}")
+    return kinds
+
+
+@dataclass(frozen=True)
+class SqlPolicy:
+    """What queries an agent may run: read-only statements, a table limit, PII needing approval."""
+
+    allowed_statements: tuple[str, ...] = ("select", "with")
+    denied_statements: tuple[str, ...] = ("drop", "delete", "update", "insert")
+    max_tables: int = 5
+    pii_tables: frozenset[str] = frozenset()
+    pii_columns: frozenset[str] = frozenset()
+    force_limit: int | None = None
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "pii_tables", frozenset(t.lower() for t in self.pii_tables))
+        object.__setattr__(self, "pii_columns", frozenset(c.lower() for c in self.pii_columns))
+        if self.max_tables < 1:
+            raise ConfigurationError(f"max_tables must be at least 1, got {self.max_tables}")
+        if set(self.allowed_statements) - {"select", "with"}:
+            raise ConfigurationError("allowed_statements may only contain 'select' and 'with': agents never write")
+        for col in self.pii_columns:
+            if col.count(".") != 1:
+                raise ConfigurationError(f"pii column {col!r} must be written 'table.column'")
+        if self.force_limit is not None and self.force_limit < 1:
+            raise ConfigurationError(f"force_limit must be a positive row count, got {self.force_limit}")
+
+
+@dataclass(frozen=True)
+class Envelope:
+    """Everything one agent may do; validated at construction, so a typo fails the DAG parse."""
+
+    allow: frozenset[str]
+    deny: frozenset[str] = frozenset()
+    require_approval: frozenset[str] = frozenset()
+    sql: SqlPolicy | None = None
+    max_auto_retries: int = 0
+    max_handoff_depth: int = 4
+    token_budget: int | None = 20_000
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "allow", _check_kinds(self.allow, "allow"))
+        object.__setattr__(self, "deny", _check_kinds(self.deny, "deny"))
+        object.__setattr__(self, "require_approval", _check_kinds(self.require_approval, "require_approval"))
+        if both := self.allow & self.deny:
+            raise ConfigurationError(f"action kinds both allowed and denied: {sorted(both)}; remove one")
+        if extra := self.require_approval - self.allow:
+            raise ConfigurationError(f"require_approval lists kinds that are not allowed: {sorted(extra)}")
+        if ("sql.read" in self.allow) != (self.sql is not None):
+            raise ConfigurationError("an envelope allowing 'sql.read' needs a SqlPolicy, and only then")
+        if self.max_auto_retries < 0 or self.max_handoff_depth < 0:
+            raise ConfigurationError("max_auto_retries and max_handoff_depth cannot be negative")
+        if self.token_budget is not None and self.token_budget <= 0:
+            raise ConfigurationError(f"token_budget must be positive or None, got {self.token_budget}")
+
+    def override(self, changes: Mapping[str, Any]) -> Envelope:
+        """Return a copy with ``changes`` applied (same keys as ``to_dict``); unknown keys fail."""
+        known = {f for f in self.__dataclass_fields__}
+        if unknown := set(changes) - known:
+            raise ConfigurationError(f"unknown envelope field(s) {sorted(unknown)}; known: {sorted(known)}")
+        updates = dict(changes)
+        if isinstance(updates.get("sql"), Mapping):
+            base = self.sql or SqlPolicy()
+            updates["sql"] = _sql_policy(base, updates["sql"])
+        for key in ("allow", "deny", "require_approval"):
+            if key in updates:
+                updates[key] = frozenset(updates[key])
+        return replace(self, **updates)
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-safe form (sorted lists), as shown by ``aimod agents``."""
+        data = asdict(self)
+        for key in ("allow", "deny", "require_approval"):
+            data[key] = sorted(data[key])
+        if self.sql is not None:
+            data["sql"] = {k: sorted(v) if isinstance(v, frozenset) else v for k, v in data["sql"].items()}
+            data["sql"]["allowed_statements"] = list(self.sql.allowed_statements)
+            data["sql"]["denied_statements"] = list(self.sql.denied_statements)
+        return data
+
+
+def _sql_policy(base: SqlPolicy, changes: Mapping[str, Any]) -> SqlPolicy:
+    known = set(SqlPolicy.__dataclass_fields__)
+    if unknown := set(changes) - known:
+        raise ConfigurationError(f"unknown sql policy field(s) {sorted(unknown)}; known: {sorted(known)}")
+    updates = {k: (frozenset(v) if k in ("pii_tables", "pii_columns") else v) for k, v in changes.items()}
+    return replace(base, **updates)
+
+
+@dataclass(frozen=True)
+class Action:
+    """One thing an agent wants to do, checked before it happens."""
+
+    kind: str
+    target: str = ""
+    params: Mapping[str, Any] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"kind": self.kind, "target": self.target, "params": dict(self.params)}
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """The validation layer's answer for one action."""
+
+    allowed: bool
+    requires_approval: bool = False
+    reasons: tuple[str, ...] = ()
+    details: Mapping[str, Any] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"allowed": self.allowed, "requires_approval": self.requires_approval,
+                "reasons": list(self.reasons), "details": dict(self.details)}
+
+
+class PermissionValidator:
+    """Checks every action against one envelope; SQL also passes the SQL guard."""
+
+    def __init__(self, envelope: Envelope, *, dialect: str = "sqlite") -> None:
+        self.envelope = envelope
+        self.dialect = dialect
+
+    def check(self, action: Action) -> Verdict:
+        """Return the verdict for ``action``; never raises for a bad action."""
+        env = self.envelope
+        if action.kind in env.deny:
+            return Verdict(False, reasons=(f"{action.kind} is denied by this agent's envelope",))
+        if action.kind not in env.allow:
+            allowed = ", ".join(sorted(env.allow))
+            return Verdict(False, reasons=(f"{action.kind} is not in this agent's envelope (allowed: {allowed})",))
+        if action.kind == "sql.read":
+            return self._check_sql(str(action.params.get("sql", "")))
+        if action.kind in env.require_approval:
+            return Verdict(True, True, (f"{action.kind} ({ACTION_KINDS[action.kind]}) needs a person's approval",))
+        return Verdict(True)
+
+    def enforce(self, action: Action) -> Verdict:
+        """Return the verdict, raising ``PermissionDenied`` when the action is not allowed."""
+        verdict = self.check(action)
+        if not verdict.allowed:
+            raise PermissionDenied("; ".join(verdict.reasons))
+        return verdict
+
+    def _check_sql(self, sql: str) -> Verdict:
+        from airflow_aimod.core.sqlguard import SqlGuard
+
+        policy = self.envelope.sql
+        assert policy is not None  # guaranteed by Envelope validation
+        guard = SqlGuard(dialect=self.dialect, max_tables=policy.max_tables, pii_tables=policy.pii_tables,
+                         pii_columns=policy.pii_columns, force_limit=policy.force_limit)
+        sql_verdict = guard.check(sql)
+        needs = sql_verdict.requires_approval or "sql.read" in self.envelope.require_approval
+        reasons = sql_verdict.violations if not sql_verdict.allowed else sql_verdict.approval_reasons
+        return Verdict(sql_verdict.allowed, sql_verdict.allowed and needs, tuple(reasons), sql_verdict.to_dict())

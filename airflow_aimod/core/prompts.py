@@ -1,0 +1,70 @@
+"""Prompts every backend receives, the offline engine included.
+
+Each prompt carries its inputs twice over: as readable text for a language model, and
+as one JSON block between ``<aimod-context>`` tags. The offline engine reads only that
+block, so it knows exactly what a hosted model would know, and nothing more.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+_BLOCK = re.compile(r"<aimod-context>\s*(\{.*?\})\s*</aimod-context>", re.S)
+
+Messages = list[tuple[str, str]]
+
+ROUTE_SYSTEM = (
+    "You route data-platform requests to exactly one specialist agent. Read the agents' descriptions. "
+    "Reply with one JSON object only: {\"scores\": {agent_name: probability, ...}, \"rationale\": \"...\"}. "
+    "Probabilities are your calibrated belief that each agent is the right one; they may sum to less than 1 "
+    "when no agent fits. Vague, off-topic, multi-intent or unsafe requests get low probabilities everywhere."
+)
+
+SQL_SYSTEM = (
+    "You translate a question into ONE read-only {dialect} SQL query over the schema given. Use only tables and "
+    "columns that exist in it; filter only on values that exist (see samples). Never modify data. If the schema "
+    "cannot answer the question, refuse. Reply with one JSON object only: "
+    "{{\"sql\": \"...\" or null, \"confidence\": 0..1, \"rationale\": \"...\", \"refusal\": null or \"why\"}}."
+)
+
+
+def _block(context: Mapping[str, Any]) -> str:
+    """The context as JSON between tags; ``<``/``>`` are escaped so data can never close the block."""
+    text = json.dumps(context, separators=(",", ":"), sort_keys=True, default=str)
+    return "<aimod-context>" + text.replace("<", "\\u003c").replace(">", "\\u003e") + "</aimod-context>"
+
+
+def route_messages(request: str, agents: Sequence[Mapping[str, Any]]) -> Messages:
+    """Messages asking which agent should take ``request``."""
+    catalog = [{"name": a["name"], "description": a["description"], "examples": list(a.get("examples", ()))}
+               for a in agents]
+    context = {"task": "route", "request": request, "agents": catalog}
+    human = f"Request:\n{request}\n\nAgents (name, description, examples) are in this JSON:\n{_block(context)}"
+    return [("system", ROUTE_SYSTEM), ("human", human)]
+
+
+def sql_messages(question: str, catalog: Mapping[str, Any], *, dialect: str, today: str,
+                 feedback: Sequence[str] = ()) -> Messages:
+    """Messages asking for SQL answering ``question`` over ``catalog`` (a ``Catalog.to_dict()``)."""
+    context = {"task": "nl2sql", "question": question, "dialect": dialect, "today": today,
+               "catalog": catalog, "feedback": list(feedback)}
+    human = f"Today is {today}.\nQuestion:\n{question}\n\nSchema (tables, columns, types, samples, foreign keys):\n"
+    human += _block(context)
+    if feedback:
+        human += "\n\nYour previous query was rejected:\n- " + "\n- ".join(feedback) + "\nFix it or refuse."
+    return [("system", SQL_SYSTEM.format(dialect=dialect)), ("human", human)]
+
+
+def read_context(text: str) -> dict[str, Any] | None:
+    """The JSON context block of a prompt, or ``None`` when it has none."""
+    match = _BLOCK.search(text)
+    if not match:
+        return None
+    try:
+        value = json.loads(match.group(1))
+    except json.JSONDecodeError:
+        return None
+    return value if isinstance(value, dict) else None

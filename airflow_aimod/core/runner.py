@@ -1,0 +1,82 @@
+"""Run an agent graph to its end or to its pause, and resume it after a decision.
+
+A run is identified by its thread id; the checkpointer keeps its state between the
+pause and the resume, so the resumed graph continues at the node that paused, with
+the person's answer, and nothing before it runs again.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from airflow_aimod.core.state import AgentState, Status
+
+RECURSION_LIMIT = 25  # graph steps per run: no agent loops without bound
+
+
+@dataclass
+class RunResult:
+    """The state after a run, and the interrupt payload when it paused for a person."""
+
+    state: AgentState
+    interrupt: dict[str, Any] | None = None
+    thread_id: str = ""
+
+    @property
+    def paused(self) -> bool:
+        return self.interrupt is not None
+
+
+class AgentRunner:
+    """Compiles one agent graph with a checkpointer and drives it on one thread id."""
+
+    def __init__(self, builder: Any, checkpointer: Any, *, thread_id: str) -> None:
+        self.graph = builder.compile(checkpointer=checkpointer)
+        self.thread_id = thread_id
+        self.config = {"configurable": {"thread_id": thread_id}, "recursion_limit": RECURSION_LIMIT}
+
+    def start(self, initial: AgentState) -> RunResult:
+        """Run from the start with ``initial`` as input."""
+        self.graph.invoke(initial, self.config)
+        return self._result()
+
+    def resume(self, answer: dict[str, Any]) -> RunResult:
+        """Continue a paused run with a person's ``answer``."""
+        from langgraph.types import Command
+
+        if self.pending() is None:
+            raise RuntimeError(f"thread {self.thread_id} is not waiting for a decision")
+        self.graph.invoke(Command(resume=answer), self.config)
+        return self._result()
+
+    def continue_with(self, answer: dict[str, Any]) -> RunResult:
+        """Resume with ``answer`` if the thread still waits; a thread past its pause is finished, never re-asked.
+
+        A worker can die after the answer was applied but before the run ended: the remaining nodes
+        then run from the last checkpoint (LangGraph is at-least-once per node).
+        """
+        if self.pending() is not None:
+            return self.resume(answer)
+        snapshot = self.graph.get_state(self.config)
+        if not snapshot.values:
+            raise RuntimeError(f"no checkpoint for thread {self.thread_id}: check the checkpoint URL")
+        if snapshot.next:
+            self.graph.invoke(None, self.config)
+        return self._result()
+
+    def pending(self) -> dict[str, Any] | None:
+        """The interrupt payload the thread waits on, or ``None``."""
+        snapshot = self.graph.get_state(self.config)
+        for task in snapshot.tasks:
+            for item in getattr(task, "interrupts", ()) or ():
+                return item.value
+        return None
+
+    def _result(self) -> RunResult:
+        state = dict(self.graph.get_state(self.config).values)
+        payload = self.pending()
+        if payload is not None:
+            state["status"] = Status.NEEDS_APPROVAL.value
+            state["reason"] = "waiting for a person's approval: " + "; ".join(payload.get("reasons") or [])
+        return RunResult(AgentState(**state), payload, self.thread_id)

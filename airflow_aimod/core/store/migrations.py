@@ -1,0 +1,97 @@
+"""Ordered, idempotent schema migrations for the AiMod store.
+
+Each migration has a version, a name and DDL valid in both SQLite and Postgres. ``migrate``
+runs inside one transaction that first takes an exclusive lock (``BEGIN IMMEDIATE`` in SQLite,
+an advisory transaction lock in Postgres), so two processes starting at once apply each
+migration exactly once: the second waits, then finds everything applied. Add a migration by
+appending to ``MIGRATIONS``; never edit one that has shipped.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from airflow_aimod.exceptions import ConfigurationError
+
+VERSION_TABLE = "aimod_schema_version"
+PG_LOCK_KEY = 7_305_441_215  # arbitrary, stable: "aimod schema" advisory lock
+
+
+@dataclass(frozen=True)
+class Migration:
+    """One schema step: ``statements`` run in order, each safe to run again."""
+
+    version: int
+    name: str
+    statements: tuple[str, ...]
+
+
+MIGRATIONS: tuple[Migration, ...] = (
+    Migration(1, "events and outcomes", (
+        """CREATE TABLE IF NOT EXISTS aimod_events (
+            event_id TEXT PRIMARY KEY, trace_id TEXT NOT NULL, agent TEXT NOT NULL, kind TEXT NOT NULL,
+            name TEXT NOT NULL, ts DOUBLE PRECISION NOT NULL, dag_id TEXT, run_id TEXT, task_id TEXT,
+            model TEXT, input_tokens INTEGER, output_tokens INTEGER, latency_ms DOUBLE PRECISION,
+            detail TEXT, data TEXT NOT NULL)""",
+        """CREATE TABLE IF NOT EXISTS aimod_outcomes (
+            trace_id TEXT NOT NULL, agent TEXT NOT NULL, task_id TEXT NOT NULL DEFAULT '',
+            dag_id TEXT NOT NULL DEFAULT '', run_id TEXT NOT NULL DEFAULT '', status TEXT NOT NULL,
+            reason TEXT NOT NULL DEFAULT '', model TEXT NOT NULL DEFAULT '',
+            started_at DOUBLE PRECISION NOT NULL, ended_at DOUBLE PRECISION NOT NULL,
+            input_tokens BIGINT NOT NULL DEFAULT 0, output_tokens BIGINT NOT NULL DEFAULT 0,
+            llm_calls INTEGER NOT NULL DEFAULT 0, needed_human INTEGER NOT NULL DEFAULT 0,
+            cost DOUBLE PRECISION NOT NULL DEFAULT 0, PRIMARY KEY (trace_id, agent, task_id))""",
+    )),
+    Migration(2, "dashboard indexes", (
+        "CREATE INDEX IF NOT EXISTS aimod_events_trace_ts ON aimod_events (trace_id, ts)",
+        "CREATE INDEX IF NOT EXISTS aimod_events_kind_ts ON aimod_events (kind, ts)",
+        "CREATE INDEX IF NOT EXISTS aimod_outcomes_ended ON aimod_outcomes (ended_at)",
+        "CREATE INDEX IF NOT EXISTS aimod_outcomes_agent_ended ON aimod_outcomes (agent, ended_at)",
+        "CREATE INDEX IF NOT EXISTS aimod_outcomes_status_ended ON aimod_outcomes (status, ended_at)",
+    )),
+)
+
+LATEST = MIGRATIONS[-1].version
+
+
+def migrate(conn: Any, *, lock: Callable[[Any], None], placeholder: str = "?",
+            migrations: tuple[Migration, ...] = MIGRATIONS) -> list[int]:
+    """Apply the missing migrations on ``conn`` (not autocommit) under ``lock``; return the versions applied."""
+    _check_order(migrations)
+    lock(conn)
+    try:
+        conn.execute(f"CREATE TABLE IF NOT EXISTS {VERSION_TABLE} (version INTEGER PRIMARY KEY, "
+                     "name TEXT NOT NULL, applied_at DOUBLE PRECISION NOT NULL)")
+        done = {row[0] for row in conn.execute(f"SELECT version FROM {VERSION_TABLE}").fetchall()}
+        _refuse_newer(done, migrations)
+        applied = [m.version for m in migrations if m.version not in done]
+        for migration in (m for m in migrations if m.version not in done):
+            _apply(conn, migration, placeholder)
+        conn.commit()
+        return applied
+    except BaseException:
+        conn.rollback()
+        raise
+
+
+def _apply(conn: Any, migration: Migration, placeholder: str) -> None:
+    for statement in migration.statements:
+        conn.execute(statement)
+    conn.execute(f"INSERT INTO {VERSION_TABLE} (version, name, applied_at) VALUES "
+                 f"({placeholder}, {placeholder}, {placeholder})", (migration.version, migration.name, time.time()))
+
+
+def _check_order(migrations: tuple[Migration, ...]) -> None:
+    versions = [m.version for m in migrations]
+    if versions != sorted(set(versions)) or not versions or versions[0] < 1:
+        raise ValueError(f"migrations must have strictly increasing versions from 1, got {versions}")
+
+
+def _refuse_newer(done: set[int], migrations: tuple[Migration, ...]) -> None:
+    known = {m.version for m in migrations}
+    if unknown := sorted(done - known):
+        raise ConfigurationError(f"the AiMod store has schema versions {unknown} this airflow-aimod does not know: "
+                                 "upgrade airflow-aimod on this machine, or point [aimod] store_url at another store")

@@ -1,0 +1,47 @@
+"""``PostgresEventStore``: the production store (psycopg 3, one connection, explicit transactions)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from airflow_aimod.core.store.base import EventStore
+from airflow_aimod.core.store.migrations import PG_LOCK_KEY
+
+
+class PostgresEventStore(EventStore):
+    """Store in a Postgres database; the migration lock is a transaction-scoped advisory lock."""
+
+    dialect = "postgres"
+    least = "LEAST"
+    greatest = "GREATEST"
+
+    def __init__(self, url: str, *, connect_timeout_s: int = 10) -> None:
+        super().__init__(url)
+        self.connect_timeout_s = connect_timeout_s
+
+    def _connect(self) -> Any:
+        import psycopg
+
+        try:
+            return psycopg.connect(self.url, autocommit=False, connect_timeout=self.connect_timeout_s)
+        except psycopg.OperationalError as exc:
+            raise ConnectionError(f"cannot reach the AiMod store at {_redact(self.url)}: {exc}; check "
+                                  "[aimod] store_url and that the server accepts connections") from exc
+
+    def _lock_schema(self, conn: Any) -> None:
+        conn.execute("SELECT pg_advisory_xact_lock(%s)", (PG_LOCK_KEY,))
+
+    def sql(self, text: str) -> str:
+        return text.replace("?", "%s")
+
+    def bucket(self, expr: str, origin: float, width: float) -> str:
+        return f"CAST(FLOOR(({expr} - {float(origin)!r}) / {float(width)!r}) AS INTEGER)"
+
+
+def _redact(url: str) -> str:
+    """``url`` without its password."""
+    head, sep, tail = url.partition("@")
+    if not sep or ":" not in head.split("//", 1)[-1]:
+        return url
+    scheme, _, creds = head.partition("//")
+    return f"{scheme}//{creds.split(':', 1)[0]}:***@{tail}"

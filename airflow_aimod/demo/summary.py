@@ -1,0 +1,56 @@
+"""Render the demo's results as a summary a person reads in a terminal."""
+
+from __future__ import annotations
+
+from typing import Any
+
+MAX_ROWS_SHOWN = 5
+
+
+def render(results: list[dict[str, Any]]) -> str:
+    """One block per request: route, confidence, outcome, SQL, rows, tokens, trace id."""
+    blocks = [_block(i, r) for i, r in enumerate(results, 1)]
+    return "\n\n".join(blocks) + "\n\n" + _totals(results)
+
+
+def _block(index: int, run: dict[str, Any]) -> str:
+    xcom = run["xcom"]
+    route = xcom.get("route.return_value") or {}
+    lines = [f"[{index}] {run['request']}",
+             f"    route      : {route.get('agent')} (confidence {route.get('confidence', 0):.2f}) "
+             f"-> {route.get('decision')} -> task {route.get('branch')}",
+             f"    trace id   : {route.get('trace_id')}"]
+    answer = xcom.get("sql_agent.return_value") or xcom.get("sql_agent.aimod_outcome")
+    if answer:
+        lines += _sql_lines(answer)
+    for task in ("human_review", "agent_unavailable"):
+        if xcom.get(f"{task}.return_value"):
+            lines.append(f"    outcome    : {task}: {xcom[f'{task}.return_value'].get('reason')}")
+    lines.append(f"    dag run    : {run['state']} ({', '.join(f'{k}={v}' for k, v in sorted(run['tasks'].items()))})")
+    return "\n".join(lines)
+
+
+def _sql_lines(answer: dict[str, Any]) -> list[str]:
+    result = answer.get("result") or {}
+    pending = answer.get("pending_approval") or {}
+    usage = answer.get("token_usage") or {}
+    lines = [f"    status     : {answer.get('status')} - {answer.get('reason')}"]
+    sql = result.get("sql") or pending.get("sql")
+    if sql:
+        lines.append(f"    sql        : {' '.join(str(sql).split())}")
+    if result.get("columns"):
+        lines.append(f"    columns    : {result['columns']}")
+        for row in (result.get("rows") or [])[:MAX_ROWS_SHOWN]:
+            lines.append(f"      {[round(v, 2) if isinstance(v, float) else v for v in row]}")
+        extra = (result.get("row_count") or 0) - MAX_ROWS_SHOWN
+        if extra > 0:
+            lines.append(f"      ... {extra} more row(s)")
+    lines.append(f"    tokens     : {usage.get('total_tokens', 0)} in {usage.get('llm_calls', 0)} LLM call(s)")
+    return lines
+
+
+def _totals(results: list[dict[str, Any]]) -> str:
+    routes = [r["xcom"].get("route.return_value") or {} for r in results]
+    dispatched = sum(1 for r in routes if r.get("decision") == "dispatch")
+    return (f"{len(results)} requests: {dispatched} dispatched to an agent, {len(results) - dispatched} "
+            f"sent to a person; all runs {'succeeded' if all(r['state'] == 'success' for r in results) else 'did NOT all succeed'}.")

@@ -1,0 +1,1 @@
+"""Airflow hooks: LLM connections (``llm``) and read-only warehouse access (``warehouse``)."""

@@ -1,0 +1,159 @@
+"""An Airflow connection (conn type ``aimod_llm``) turned into a LangChain chat model.
+
+Connection fields: host = base URL of any OpenAI-compatible server (optional),
+password = API key, extra = ``backend`` ("openai" or "offline"), ``model``, ``timeout``
+(seconds), ``max_retries``, ``temperature``, ``max_output_tokens``. Unknown extra keys
+are refused, so a typo fails loudly instead of being ignored. LLM SDKs are imported
+only when a model is built or the connection is tested.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from airflow_aimod.core.llm.factory import LLMConfig, build_chat_model
+from airflow_aimod.exceptions import ConfigurationError
+
+try:
+    from airflow.sdk import BaseHook
+except ImportError:  # pragma: no cover - Airflow without the task SDK
+    from airflow.hooks.base import BaseHook  # type: ignore[no-redef]
+
+__all__ = ["OFFLINE", "AimodLLMHook", "resolve_llm"]
+
+OFFLINE = "offline"
+CONN_TYPE = "aimod_llm"
+TEST_TIMEOUT_S = 10.0
+
+# extra key -> (LLMConfig field, type the value is coerced to)
+EXTRA_FIELDS: dict[str, tuple[str, Callable[[Any], Any]]] = {
+    "backend": ("backend", str),
+    "model": ("model", str),
+    "timeout": ("timeout_s", float),
+    "max_retries": ("max_retries", int),
+    "temperature": ("temperature", float),
+    "max_output_tokens": ("max_output_tokens", int),
+}
+
+
+class AimodLLMHook(BaseHook):
+    """Build the chat model an ``aimod_llm`` connection describes; test it without a paid call."""
+
+    conn_name_attr = "llm_conn_id"
+    default_conn_name = "aimod_llm_default"
+    conn_type = CONN_TYPE
+    hook_name = "AiMod LLM"
+
+    def __init__(self, *, llm_conn_id: str | None = None, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.llm_conn_id = llm_conn_id if llm_conn_id is not None else self.default_conn_name
+
+    @staticmethod
+    def get_ui_field_behaviour() -> dict[str, Any]:
+        """Connection form layout (Airflow < 3.2; later versions read it from provider info)."""
+        return {
+            "hidden_fields": ["schema", "port", "login"],
+            "relabeling": {"host": "Base URL (OpenAI-compatible, optional)", "password": "API key"},
+            "placeholders": {
+                "host": "https://api.openai.com/v1",
+                "extra": '{"backend": "openai", "model": "gpt-4o-mini", "timeout": 60, "max_retries": 3, '
+                         '"temperature": 0, "max_output_tokens": 1024}',
+            },
+        }
+
+    def llm_config(self) -> LLMConfig:
+        """The validated model configuration the connection describes."""
+        conn = self._connection()
+        if conn.conn_type not in (None, "", CONN_TYPE):
+            raise ConfigurationError(
+                f"connection {self.llm_conn_id!r} has conn type {conn.conn_type!r}; LLM connections need "
+                f"conn type {CONN_TYPE!r}"
+            )
+        options = {"backend": "openai", **_options_from_extra(self.llm_conn_id, conn.extra_dejson or {})}
+        return LLMConfig(api_key=conn.password or None, base_url=_base_url(self.llm_conn_id, conn.host), **options)
+
+    def get_chat_model(self) -> Any:
+        """A LangChain chat model for the connection (SDKs are imported here)."""
+        return build_chat_model(self.llm_config())
+
+    def test_connection(self) -> tuple[bool, str]:
+        """Check the configuration and, for OpenAI, list the server's models (no completion is bought)."""
+        try:
+            config = self.llm_config()
+        except ConfigurationError as exc:
+            return False, str(exc)
+        if config.backend == OFFLINE:
+            return True, "offline engine: no network or API key needed"
+        return _list_models(config)
+
+    def _connection(self) -> Any:
+        try:
+            return self.get_connection(self.llm_conn_id)
+        except Exception as exc:
+            if not any(c.__name__ == "AirflowNotFoundException" for c in type(exc).__mro__):
+                raise
+            raise ConfigurationError(
+                f"no Airflow connection {self.llm_conn_id!r}: create it (conn type {CONN_TYPE}) or pass "
+                f"llm='{OFFLINE}' (e.g. AIRFLOW_CONN_{self.llm_conn_id.upper()}="
+                f"'{{\"conn_type\": \"{CONN_TYPE}\", \"password\": \"...\"}}')"
+            ) from None
+
+
+def resolve_llm(llm: str) -> Any:
+    """A chat model: ``"offline"`` needs no connection; anything else is an Airflow connection id."""
+    if not llm or not isinstance(llm, str):
+        raise ConfigurationError(f"llm must be an Airflow connection id or {OFFLINE!r}, got {llm!r}")
+    if llm == OFFLINE:
+        return build_chat_model(LLMConfig(backend=OFFLINE))
+    return AimodLLMHook(llm_conn_id=llm).get_chat_model()
+
+
+def _options_from_extra(conn_id: str, extra: dict[str, Any]) -> dict[str, Any]:
+    """LLMConfig keyword arguments from the connection's extra; unknown keys are an error."""
+    prefix = f"extra__{CONN_TYPE}__"
+    extra = {k.removeprefix(prefix): v for k, v in extra.items()}
+    unknown = sorted(set(extra) - set(EXTRA_FIELDS))
+    if unknown:
+        raise ConfigurationError(
+            f"connection {conn_id!r} has unknown extra keys {unknown}; known keys: {sorted(EXTRA_FIELDS)}"
+        )
+    options = {}
+    for key, value in extra.items():
+        if value is None or value == "":
+            continue  # the UI stores empty fields as null or ""
+        field, kind = EXTRA_FIELDS[key]
+        try:
+            options[field] = kind(value)
+        except (TypeError, ValueError):
+            raise ConfigurationError(
+                f"connection {conn_id!r}: extra {key!r} must be a {kind.__name__}, got {value!r}"
+            ) from None
+    return options
+
+
+def _base_url(conn_id: str, host: str | None) -> str | None:
+    if not host:
+        return None
+    if "://" not in host:
+        raise ConfigurationError(
+            f"connection {conn_id!r}: host {host!r} must be a full base URL such as http://localhost:8000/v1"
+        )
+    return host.rstrip("/")
+
+
+def _list_models(config: LLMConfig) -> tuple[bool, str]:
+    """``GET /models`` on the configured server: proves the URL and the key without a paid call."""
+    import openai
+
+    client = openai.OpenAI(api_key=config.api_key or "not-needed", base_url=config.base_url,
+                           timeout=min(config.timeout_s, TEST_TIMEOUT_S), max_retries=0)
+    where = str(client.base_url).rstrip("/")
+    try:
+        models = [m.id for m in client.models.list()]
+    except Exception as exc:
+        return False, f"could not list models at {where}/models ({type(exc).__name__}): {exc}"
+    finally:
+        client.close()
+    note = "" if config.model in models else f"; model {config.model!r} is not among them"
+    return True, f"reached {where}: {len(models)} models listed{note}"

@@ -1,0 +1,1 @@
+"""Airflow operators wrapping the agents. Importing them never imports langchain or langgraph."""

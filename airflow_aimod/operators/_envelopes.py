@@ -1,0 +1,46 @@
+"""Envelope overrides from Airflow configuration: ``[aimod] envelopes``.
+
+A JSON object keyed by agent name, with the fields of ``Envelope.to_dict()``::
+
+    [aimod]
+    envelopes = {"sql_agent": {"sql": {"max_tables": 3, "pii_tables": ["customers"]}, "token_budget": 8000}}
+
+Layering: the registry default, then the configuration, then the task's own ``envelope=``
+arguments. Read when the DAG is parsed, so a typo fails the parse with what to fix.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from typing import Any
+
+from airflow_aimod.core.registry import get_agent
+from airflow_aimod.exceptions import ConfigurationError
+
+
+def configured_overrides(agent: str) -> dict[str, Any]:
+    """The ``[aimod] envelopes`` entry for ``agent`` (empty when none); every entry is validated."""
+    from airflow_aimod.settings import aimod_setting
+
+    raw = aimod_setting("envelopes")
+    if not raw:
+        return {}
+    try:
+        table = json.loads(raw)
+    except json.JSONDecodeError as exc:
+        raise ConfigurationError(f"[aimod] envelopes is not valid JSON ({exc}); expected "
+                                 '{"agent_name": {"field": value, ...}, ...}') from None
+    if not isinstance(table, Mapping) or not all(isinstance(v, Mapping) for v in table.values()):
+        raise ConfigurationError("[aimod] envelopes must map agent names to objects of envelope fields")
+    for name, changes in table.items():
+        get_agent(name).envelope.override(changes)  # unknown agents and fields fail here, naming the fix
+    return dict(table.get(agent, {}))
+
+
+def layered(base: Mapping[str, Any], task: Mapping[str, Any]) -> dict[str, Any]:
+    """``task`` over ``base``; the nested ``sql`` policy is merged field by field."""
+    merged = {**base, **task}
+    if isinstance(base.get("sql"), Mapping) and isinstance(task.get("sql"), Mapping):
+        merged["sql"] = {**base["sql"], **task["sql"]}
+    return merged

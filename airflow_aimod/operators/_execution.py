@@ -1,0 +1,86 @@
+"""How an operator runs an agent graph inside an Airflow task.
+
+Shared by every agent operator and the router: one trace id per request (taken from
+the upstream router when there is one), events to the task log, the LLM resolved
+from a connection id, the graph run under a checkpointer keyed by the task instance.
+A resumed task passes ``Resume``: the thread id and trace id saved at the pause, and the answer.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from airflow_aimod.core.permissions import Envelope
+from airflow_aimod.core.registry import AgentSpec
+
+TRACE_XCOM_KEY = "aimod_trace_id"
+
+
+@dataclass(frozen=True)
+class Resume:
+    """Continue the paused thread ``thread_id`` with a person's ``answer``."""
+
+    thread_id: str
+    answer: dict[str, Any]
+    trace_id: str | None = None
+
+
+def default_checkpoint_url() -> str:
+    """``[aimod] checkpoint_url``, else an embedded SQLite file under AIRFLOW_HOME."""
+    from airflow_aimod.settings import aimod_setting, embedded_sqlite_url
+
+    return aimod_setting("checkpoint_url") or embedded_sqlite_url("checkpoints.sqlite")
+
+
+def thread_id(context: Any) -> str:
+    """One LangGraph thread per task-instance try."""
+    ti = context["ti"]
+    return f"{ti.dag_id}/{ti.run_id}/{ti.task_id}/{getattr(ti, 'map_index', -1)}/{getattr(ti, 'try_number', 1)}"
+
+
+def upstream_trace_id(context: Any, task: Any) -> str | None:
+    """The trace id a router upstream of ``task`` pushed, if any."""
+    upstream = sorted(getattr(task, "upstream_task_ids", ()) or ())
+    if not upstream:
+        return None
+    values = context["ti"].xcom_pull(task_ids=upstream, key=TRACE_XCOM_KEY)
+    if isinstance(values, str):
+        return values
+    return next((v for v in values or () if isinstance(v, str) and v), None)
+
+
+def run_agent(*, spec: AgentSpec, envelope: Envelope, llm_conn_id: str, request: str, context: Any,
+              build: Callable[[Any], Any], trace_id: str | None, dialect: str = "sqlite",
+              checkpoint_url: str | None = None, resume: Resume | None = None) -> Any:
+    """Build the agent's graph with ``build(runtime)`` and run it to its end or its pause (or resume it)."""
+    from airflow_aimod.core.agents.runtime import AgentRuntime
+    from airflow_aimod.core.checkpoints import open_checkpointer
+    from airflow_aimod.core.runner import AgentRunner
+    from airflow_aimod.core.state import initial_state
+    from airflow_aimod.core.tracing import Tracer, new_trace_id
+    from airflow_aimod.hooks.llm import resolve_llm
+    from airflow_aimod.observability.sinks import event_sinks, record_run
+
+    trace = (resume and resume.trace_id) or trace_id or new_trace_id()
+    tracer = Tracer(trace_id=trace, agent=spec.name, sinks=event_sinks(context))
+    runtime = AgentRuntime(spec=spec, envelope=envelope, llm=resolve_llm(llm_conn_id), tracer=tracer, dialect=dialect)
+    with open_checkpointer(checkpoint_url or default_checkpoint_url()) as saver:
+        runner = AgentRunner(build(runtime), saver, thread_id=resume.thread_id if resume else thread_id(context))
+        if resume is not None:
+            result = runner.continue_with(resume.answer)
+        else:
+            result = runner.start(initial_state(request=request, agent=spec.name, tier=spec.tier, trace_id=trace))
+    record_run(context, outcome_of(result), events=result.state.get("events") or ())
+    return result
+
+
+def outcome_of(result: Any) -> dict[str, Any]:
+    """The JSON outcome of a run (XCom, the store), with the pending question when it paused."""
+    from airflow_aimod.core.state import outcome
+
+    out = outcome(result.state)
+    if result.interrupt is not None:
+        out["pending_approval"] = result.interrupt
+    return out

@@ -1,0 +1,73 @@
+"""SQLAgentOperator: answer a question about a database with one read-only query."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from typing import TYPE_CHECKING, Any
+
+from airflow_aimod.exceptions import ConfigurationError
+from airflow_aimod.operators.base import AgentOperator
+
+if TYPE_CHECKING:
+    from airflow.sdk import Context
+
+
+class SQLAgentOperator(AgentOperator):
+    """Ask ``question`` of the database behind ``conn_id`` (SQLite or Postgres).
+
+    The agent introspects the schema, drafts SQL, validates it (SQL guard + every table
+    and column must exist), repairs at most twice, and runs it read-only with a row cap.
+    Queries touching ``pii_tables``/``pii_columns`` stop with status ``needs_approval``
+    before anything runs.
+
+    :param question: the question, templated.
+    :param conn_id: an Airflow connection of type sqlite or postgres.
+    :param max_rows: row cap of the result pushed to XCom.
+    :param pii_tables: tables whose use needs a person's approval.
+    :param pii_columns: ``table.column`` names whose use needs approval.
+    :param max_tables: most tables one query may touch (default from the envelope: 5).
+    """
+
+    agent_name = "sql_agent"
+    template_fields: Sequence[str] = (*AgentOperator.template_fields, "question", "conn_id")
+
+    def __init__(self, *, question: str, conn_id: str, max_rows: int = 1000, pii_tables: Iterable[str] = (),
+                 pii_columns: Iterable[str] = (), max_tables: int | None = None, **kwargs: Any) -> None:
+        if not 1 <= max_rows <= 100_000:
+            raise ConfigurationError(f"max_rows must be between 1 and 100000, got {max_rows}")
+        sql_overrides: dict[str, Any] = {}
+        if pii_tables:
+            sql_overrides["pii_tables"] = list(pii_tables)
+        if pii_columns:
+            sql_overrides["pii_columns"] = list(pii_columns)
+        if max_tables is not None:
+            sql_overrides["max_tables"] = max_tables
+        envelope = dict(kwargs.pop("envelope", None) or {})
+        if sql_overrides:
+            envelope["sql"] = {**(envelope.get("sql") or {}), **sql_overrides}
+        super().__init__(envelope=envelope, **kwargs)
+        self.question = question
+        self.conn_id = conn_id
+        self.max_rows = max_rows
+        self._dialect: str | None = None
+
+    def request_text(self) -> str:
+        return self.question
+
+    def dialect(self) -> str:
+        return self._dialect or "sqlite"
+
+    def execute(self, context: Context) -> dict[str, Any]:
+        from airflow_aimod.hooks.warehouse import dialect_for, get_connection, open_readonly_executor
+
+        self._dialect = dialect_for(get_connection(self.conn_id).conn_type)
+        with open_readonly_executor(self.conn_id) as executor:
+            self._executor = executor
+            return super().execute(context)
+
+    def build_graph(self, runtime: Any, context: Context) -> Any:
+        from airflow_aimod.core.agents.sql_agent import SqlAgentTools, build_graph
+        from airflow_aimod.core.schema_select import SchemaSelector
+
+        tools = SqlAgentTools(self._executor, SchemaSelector(), max_rows=self.max_rows)
+        return build_graph(runtime, tools)

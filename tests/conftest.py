@@ -1,0 +1,67 @@
+"""Test session set-up: a private Airflow home (SQLite metadata DB) shared by every test.
+
+Environment variables are set before anything imports Airflow, so every test and
+every subprocess a test starts sees the same throwaway Airflow home.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+HOME = Path(tempfile.mkdtemp(prefix="aimod-tests-"))
+WAREHOUSE = HOME / "warehouse.db"
+
+os.environ.update({
+    "AIRFLOW_HOME": str(HOME / "airflow"),
+    "AIRFLOW__CORE__DAGS_FOLDER": str(REPO / "dags"),
+    "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
+    "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"sqlite:///{HOME / 'airflow' / 'airflow.db'}",
+    "AIRFLOW__AIMOD__CHECKPOINT_URL": f"sqlite:///{HOME / 'airflow' / 'aimod' / 'checkpoints.sqlite'}",
+    "AIRFLOW_CONN_AIMOD_WAREHOUSE": json.dumps({"conn_type": "sqlite", "host": str(WAREHOUSE)}),
+    "AIRFLOW_CONN_AIMOD_LLM_DEFAULT": json.dumps({"conn_type": "aimod_llm", "extra": {"backend": "offline"}}),
+})
+(HOME / "airflow").mkdir(parents=True, exist_ok=True)
+
+
+def pytest_sessionfinish(session, exitstatus):
+    shutil.rmtree(HOME, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def warehouse() -> Path:
+    """The demo retail warehouse (SQLite), built once per session."""
+    from airflow_aimod.demo.warehouse import build_warehouse
+
+    if not WAREHOUSE.exists():
+        build_warehouse(WAREHOUSE)
+    return WAREHOUSE
+
+
+@pytest.fixture(scope="session")
+def airflow_db(warehouse) -> Path:
+    """A migrated Airflow metadata DB (SQLite) for dag.test()."""
+    marker = HOME / "airflow" / ".migrated"
+    if not marker.exists():
+        subprocess.run([sys.executable, "-m", "airflow", "db", "migrate"], check=True, capture_output=True,
+                       env=os.environ.copy())
+        marker.touch()
+    return HOME / "airflow"
+
+
+@pytest.fixture(scope="session")
+def quickstart_dag(airflow_db):
+    """The quickstart DAG parsed from the repository's dags/ folder."""
+    from airflow.dag_processing.dagbag import DagBag
+
+    bag = DagBag(dag_folder=str(REPO / "dags"))
+    assert not bag.import_errors, bag.import_errors
+    return bag.get_dag("aimod_quickstart")

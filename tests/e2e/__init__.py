@@ -1,0 +1,1 @@
+"""End-to-end tests: real Airflow processes (api-server, scheduler, dag-processor) on Postgres."""

@@ -1,0 +1,91 @@
+"""The quickstart DAG in real Airflow (dag.test on SQLite), offline engine, demo warehouse."""
+
+from __future__ import annotations
+
+import pytest
+
+pytestmark = pytest.mark.airflow
+
+
+def run(dag, request):
+    from airflow.models.xcom import XComModel
+    from airflow.utils.session import create_session
+
+    dag_run = dag.test(run_conf={"request": request})
+    with create_session() as session:
+        rows = session.query(XComModel).filter(XComModel.dag_id == dag.dag_id,
+                                               XComModel.run_id == dag_run.run_id).all()
+        xcom = {(r.task_id, r.key): r.value for r in rows}
+    states = {ti.task_id: str(ti.state) for ti in dag_run.get_task_instances()}
+    return dag_run, states, xcom
+
+
+def test_data_question_is_routed_to_the_sql_agent_and_answered(quickstart_dag, warehouse):
+    import sqlite3
+
+    dag_run, states, xcom = run(quickstart_dag, "How many orders were placed in 2024?")
+    assert str(dag_run.state) == "success"
+    assert states == {"route": "success", "sql_agent": "success", "human_review": "skipped",
+                      "agent_unavailable": "skipped"}
+    decision = xcom[("route", "return_value")]
+    assert decision["agent"] == "sql_agent" and decision["decision"] == "dispatch"
+    assert decision["confidence"] >= 0.85 and decision["branch"] == "sql_agent"
+    answer = xcom[("sql_agent", "return_value")]
+    expected = sqlite3.connect(warehouse).execute(
+        "SELECT count(*) FROM orders WHERE order_date >= '2024-01-01' AND order_date < '2025-01-01'").fetchone()[0]
+    assert answer["status"] == "answered" and answer["result"]["rows"] == [[expected]]
+    assert answer["trace_id"] == decision["trace_id"]  # one trace id from router to agent
+    assert answer["token_usage"]["llm_calls"] >= 1 and answer["token_usage"]["total_tokens"] > 0
+
+
+def test_pii_question_stops_before_executing(quickstart_dag):
+    dag_run, states, xcom = run(quickstart_dag, "List the email addresses of customers in Germany")
+    answer = xcom[("sql_agent", "return_value")]
+    assert answer["status"] == "needs_approval"
+    assert answer["result"] == {} and "customers" in answer["pending_approval"]["tables"]
+    assert "email" in answer["pending_approval"]["sql"].lower()
+
+
+def test_vague_request_goes_to_human_review(quickstart_dag):
+    dag_run, states, xcom = run(quickstart_dag, "can you help me with the thing from yesterday")
+    assert states["human_review"] == "success" and states["sql_agent"] == "skipped"
+    assert states["agent_unavailable"] == "skipped"
+    assert xcom[("route", "return_value")]["decision"] == "human_review"
+    assert xcom[("human_review", "return_value")]["status"] == "escalated"
+
+
+def test_confident_route_to_an_agent_without_a_task_takes_the_fallback(quickstart_dag):
+    dag_run, states, xcom = run(quickstart_dag, "Profile the orders table: null rates and distinct counts per column")
+    decision = xcom[("route", "return_value")]
+    if decision["decision"] != "dispatch":
+        pytest.fail(f"expected a confident route to data_profiler, got {decision}")
+    assert decision["agent"] == "data_profiler" and states["agent_unavailable"] == "success"
+    assert states["sql_agent"] == "skipped" and states["human_review"] == "skipped"
+
+
+def test_question_the_schema_cannot_answer_is_refused_gracefully(quickstart_dag):
+    dag_run, states, xcom = run(quickstart_dag, "How many employees were hired in 2024?")
+    assert str(dag_run.state) == "success"
+    answer = xcom.get(("sql_agent", "return_value"))
+    if answer is not None:
+        assert answer["status"] == "refused" and "employee" in answer["reason"].lower()
+        assert answer["result"].get("rows", []) == []
+    else:
+        assert states["human_review"] == "success"
+
+
+def test_events_and_outcomes_reach_the_aimod_store(quickstart_dag):
+    import time
+
+    from airflow_aimod.core.store import open_store
+    from airflow_aimod.core.store.queries import DashboardQueries
+    from airflow_aimod.observability.sinks import store_url
+
+    dag_run, states, xcom = run(quickstart_dag, "What is the average order value per channel?")
+    trace_id = xcom[("route", "return_value")]["trace_id"]
+    with open_store(store_url()) as store:
+        timeline = DashboardQueries(store).trace(trace_id)
+        health = DashboardQueries(store).agent_health(window=3600, now=time.time())
+    text = str(timeline)
+    assert "task_router" in text and "sql_agent" in text and "llm_call" in text
+    assert {row["agent"] for row in health} >= {"task_router", "sql_agent"}

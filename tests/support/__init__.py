@@ -1,0 +1,1 @@
+"""Test helpers: scripted chat models and a local OpenAI-compatible server."""
