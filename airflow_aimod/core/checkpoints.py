@@ -10,12 +10,12 @@ database otherwise race in the saver's migrations (duplicate key, deadlock).
 from __future__ import annotations
 
 import contextlib
-import sqlite3
 import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from airflow_aimod.core.sqlite_wal import connect_wal
 from airflow_aimod.core.urls import sqlite_path
 from airflow_aimod.exceptions import ConfigurationError
 
@@ -41,10 +41,8 @@ def open_checkpointer(url: str) -> Iterator[Any]:
 def _sqlite(path: Path) -> Iterator[Any]:
     from langgraph.checkpoint.sqlite import SqliteSaver
 
-    path.parent.mkdir(parents=True, exist_ok=True)
-    conn = sqlite3.connect(str(path), check_same_thread=False, timeout=30)
+    conn = connect_wal(path, timeout_s=30.0, check_same_thread=False)
     try:
-        conn.execute("PRAGMA journal_mode=WAL")
         saver = SqliteSaver(conn)
         saver.setup()
         yield saver

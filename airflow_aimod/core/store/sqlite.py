@@ -5,6 +5,7 @@ from __future__ import annotations
 import sqlite3
 from typing import Any
 
+from airflow_aimod.core.sqlite_wal import connect_wal
 from airflow_aimod.core.store.base import EventStore
 from airflow_aimod.core.urls import sqlite_path
 
@@ -22,10 +23,8 @@ class SQLiteEventStore(EventStore):
     def _connect(self) -> Any:
         if self.path is None:
             return sqlite3.connect(":memory:", check_same_thread=False, isolation_level=None)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        conn = sqlite3.connect(str(self.path), timeout=self.busy_timeout_s, check_same_thread=False,
-                               isolation_level=None)
-        conn.execute("PRAGMA journal_mode=WAL")
+        conn = connect_wal(self.path, timeout_s=self.busy_timeout_s, check_same_thread=False,
+                           isolation_level=None)
         conn.execute("PRAGMA synchronous=NORMAL")
         return conn
 
