@@ -31,7 +31,7 @@ SQL_SYSTEM = (
 )
 
 
-def _block(context: Mapping[str, Any]) -> str:
+def context_block(context: Mapping[str, Any]) -> str:
     """The context as JSON between tags; ``<``/``>`` are escaped so data can never close the block."""
     text = json.dumps(context, separators=(",", ":"), sort_keys=True, default=str)
     return "<aimod-context>" + text.replace("<", "\\u003c").replace(">", "\\u003e") + "</aimod-context>"
@@ -42,7 +42,7 @@ def route_messages(request: str, agents: Sequence[Mapping[str, Any]]) -> Message
     catalog = [{"name": a["name"], "description": a["description"], "examples": list(a.get("examples", ()))}
                for a in agents]
     context = {"task": "route", "request": request, "agents": catalog}
-    human = f"Request:\n{request}\n\nAgents (name, description, examples) are in this JSON:\n{_block(context)}"
+    human = f"Request:\n{request}\n\nAgents (name, description, examples) are in this JSON:\n{context_block(context)}"
     return [("system", ROUTE_SYSTEM), ("human", human)]
 
 
@@ -52,7 +52,7 @@ def sql_messages(question: str, catalog: Mapping[str, Any], *, dialect: str, tod
     context = {"task": "nl2sql", "question": question, "dialect": dialect, "today": today,
                "catalog": catalog, "feedback": list(feedback)}
     human = f"Today is {today}.\nQuestion:\n{question}\n\nSchema (tables, columns, types, samples, foreign keys):\n"
-    human += _block(context)
+    human += context_block(context)
     if feedback:
         human += "\n\nYour previous query was rejected:\n- " + "\n- ".join(feedback) + "\nFix it or refuse."
     return [("system", SQL_SYSTEM.format(dialect=dialect)), ("human", human)]

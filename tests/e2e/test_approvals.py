@@ -19,7 +19,7 @@ import pytest
 
 from airflow_aimod.operators.approval import APPROVE, REJECT, answer_from_event, request_text
 from tests.conftest import REPO
-from tests.e2e.airflow_stack import AirflowStack
+from airflow_aimod.demo.stack import AirflowStack
 from tests.pg import throwaway_database
 
 pytestmark = [pytest.mark.airflow, pytest.mark.postgres, pytest.mark.timeout(420)]

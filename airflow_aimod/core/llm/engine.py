@@ -2,32 +2,31 @@
 
 ``OfflineChatModel`` wraps it for graphs; the CLI calls it directly so ``aimod route``
 answers without loading LangChain. Both paths give the same answer for the same prompt.
+Each prompt task (the context block's ``"task"``) maps to one skill module exposing
+``answer(context) -> dict``; skills are imported only when a prompt needs them.
 """
 
 from __future__ import annotations
 
-from datetime import date
+import importlib
 from typing import Any
+
+SKILLS: dict[str, str] = {
+    "route": "airflow_aimod.core.llm.skill_route",
+    "nl2sql": "airflow_aimod.core.llm.skill_nl2sql",
+    "explain_profile": "airflow_aimod.core.llm.skill_profile",
+    "explain_anomalies": "airflow_aimod.core.llm.skill_anomaly",
+    "propose_expectations": "airflow_aimod.core.llm.skill_expectations",
+    "explain_validation": "airflow_aimod.core.llm.skill_expectations",
+    "diagnose_failure": "airflow_aimod.core.llm.skill_etl",
+}
 
 
 def answer_context(context: dict[str, Any] | None) -> dict[str, Any]:
     """Answer one prompt context (see ``airflow_aimod.core.prompts``)."""
     task = (context or {}).get("task")
-    if task == "route":
-        from airflow_aimod.core.llm.classifier import RouteClassifier
-
-        return RouteClassifier().classify(context["request"], context["agents"])
-    if task == "nl2sql":
-        return _compose_sql(context)
-    return {"refusal": f"the offline engine has no skill for task {task!r}; configure an LLM connection",
-            "confidence": 0.0}
-
-
-def _compose_sql(context: dict[str, Any]) -> dict[str, Any]:
-    from airflow_aimod.core.llm.nl2sql import SqlComposer
-    from airflow_aimod.core.schema import Catalog
-
-    today = date.fromisoformat(context["today"]) if context.get("today") else date.today()
-    return SqlComposer().compose(context["question"], Catalog.from_dict(context["catalog"]),
-                                 dialect=context.get("dialect", "sqlite"), feedback=context.get("feedback", ()),
-                                 today=today)
+    module = SKILLS.get(task) if isinstance(task, str) else None
+    if module is None:
+        return {"refusal": f"the offline engine has no skill for task {task!r}; configure an LLM connection",
+                "confidence": 0.0}
+    return importlib.import_module(module).answer(context)

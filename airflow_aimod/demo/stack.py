@@ -1,4 +1,6 @@
-"""A real Airflow for end-to-end tests: api-server, scheduler and dag-processor on a Postgres metadata DB.
+"""A real multi-process Airflow driven through REST: api-server, scheduler, dag-processor (and any
+other component, e.g. a triggerer or Celery workers) on a Postgres metadata DB. Used by the
+end-to-end tests, the benchmarks and the demo's approval step.
 
 Each component runs as its own process in its own process group, logging to a file under the
 stack's home. ``stop()`` sends SIGTERM to every group, SIGKILL after a grace period, then sweeps
@@ -46,6 +48,7 @@ class AirflowStack:
         self.components = components
         self.env = self._environment(database_url, dags_folder, parallelism, env or {})
         self.procs: dict[str, subprocess.Popen] = {}
+        self._commands: dict[str, tuple[list[str], Path | None, dict[str, str]]] = {}
         self._tokens: dict[str, str] = {}
         self._http = httpx.Client(base_url=self.base_url, timeout=30)
 
@@ -83,18 +86,25 @@ class AirflowStack:
         """Migrate the DB, start every component, wait until the API answers."""
         self.home.mkdir(parents=True, exist_ok=True)
         (self.home / "passwords.json").write_text(json.dumps(self.users))
-        migrate = subprocess.run([_airflow(), "db", "migrate"], env=self.env, capture_output=True, text=True)
+        migrate = subprocess.run([airflow_executable(), "db", "migrate"], env=self.env, capture_output=True, text=True)
         if migrate.returncode:
             raise StackError(f"airflow db migrate failed:\n{migrate.stdout[-3000:]}\n{migrate.stderr[-3000:]}")
         for name in self.components:
-            self._spawn(name)
+            self.spawn(name)
         self.wait_for(self._healthy, timeout=timeout, what="the api-server to answer")
         return self
 
     def restart(self, name: str, grace: float = 15) -> None:
         """Stop one component as ``stop()`` would, and start it again (its log continues)."""
         self._terminate([self.procs.pop(name)], grace)
-        self._spawn(name)
+        args, cwd, env = self._commands[name]
+        self.spawn(name, args, cwd=cwd, env=env)
+
+    def kill(self, name: str) -> None:
+        """SIGKILL one component's process group at once (a crash), without restarting it."""
+        proc = self.procs.pop(name)
+        _signal_group(proc.pid, signal.SIGKILL)
+        proc.wait()
 
     def stop(self, grace: float = 15) -> None:
         """SIGTERM every component's process group, SIGKILL what is left after ``grace``, sweep task runners."""
@@ -104,11 +114,21 @@ class AirflowStack:
             _kill(pid)
         self._http.close()
 
-    def _spawn(self, name: str) -> None:
-        args = [_airflow(), name] + (["--workers", "1"] if name == "api-server" else [])
+    def spawn(self, name: str, args: list[str] | None = None, *, cwd: Path | None = None,
+              env: Mapping[str, str] | None = None) -> None:
+        """Start component ``name`` in its own process group, logging to ``<home>/<name>.log``.
+
+        ``args`` default to ``airflow <name>``; ``env`` adds to the stack's environment (e.g. a
+        worker's own settings); ``cwd`` gives a process its own working directory.
+        """
+        if args is None:
+            args = [airflow_executable(), name] + (["--workers", "1"] if name == "api-server" else [])
+        extra = dict(env or {})
+        self._commands[name] = (list(args), cwd, extra)
         with open(self.log_path(name), "ab") as log:
-            self.procs[name] = subprocess.Popen(args, env=self.env, stdout=log, stderr=subprocess.STDOUT,
-                                                stdin=subprocess.DEVNULL, start_new_session=True)
+            self.procs[name] = subprocess.Popen(args, env={**self.env, **extra}, cwd=cwd, stdout=log,
+                                                stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                                                start_new_session=True)
 
     @staticmethod
     def _terminate(procs: list[subprocess.Popen], grace: float) -> None:
@@ -192,7 +212,7 @@ class AirflowStack:
         return path.read_text(errors="replace") if path.exists() else ""
 
     def log_tails(self, chars: int = 2500) -> str:
-        return "\n".join(f"--- {name} ---\n{self.log_text(name)[-chars:]}" for name in self.components)
+        return "\n".join(f"--- {name} ---\n{self.log_text(name)[-chars:]}" for name in self._commands)
 
     def _healthy(self) -> bool:
         try:
@@ -201,7 +221,8 @@ class AirflowStack:
             return False
 
 
-def _airflow() -> str:
+def airflow_executable() -> str:
+    """The ``airflow`` command of this interpreter's environment."""
     return str(Path(sys.executable).with_name("airflow"))
 
 
