@@ -6,81 +6,21 @@ built here, to show nothing in the composer knows the demo's tables.
 
 from __future__ import annotations
 
-import json
-import math
-import random
 import re
 import sqlite3
 from datetime import date
-from pathlib import Path
 
 import pytest
 import sqlglot
 from sqlglot import exp
 
 from airflow_aimod.core.grounding import ungrounded_references
-from airflow_aimod.core.llm.nl2sql import READ_ONLY, SqlComposer
-from airflow_aimod.core.schema import Catalog, Column, ForeignKey, Table
+from airflow_aimod.core.llm.nl2sql import READ_ONLY
+from airflow_aimod.core.schema import Catalog, Column, Table
 from airflow_aimod.core.sqlguard import SqlGuard
 from airflow_aimod.demo.warehouse import build_warehouse
 
-TODAY = date(2024, 12, 15)
-COMPOSER = SqlComposer()
-
-
-# ---- helpers ---------------------------------------------------------------------------------------------
-def catalog_from_sqlite(path: Path, max_distinct: int = 30) -> Catalog:
-    """A small stand-in for the real introspector: tables, columns, keys, samples of low-cardinality text."""
-    con = sqlite3.connect(path)
-    try:
-        names = [r[0] for r in con.execute("SELECT name FROM sqlite_master WHERE type = 'table' "
-                                           "AND name NOT LIKE 'sqlite_%' ORDER BY rowid")]
-        return Catalog("sqlite", tuple(_table(con, name, max_distinct) for name in names))
-    finally:
-        con.close()
-
-
-def _table(con: sqlite3.Connection, name: str, max_distinct: int) -> Table:
-    columns = []
-    for _, cname, ctype, notnull, _, pk in con.execute(f'PRAGMA table_info("{name}")'):
-        column = Column(cname, ctype, not notnull, bool(pk))
-        if column.kind == "text":
-            distinct = con.execute(f'SELECT COUNT(DISTINCT "{cname}") FROM "{name}"').fetchone()[0]
-            samples = () if distinct > max_distinct else tuple(r[0] for r in con.execute(
-                f'SELECT "{cname}" FROM "{name}" WHERE "{cname}" IS NOT NULL GROUP BY 1 ORDER BY COUNT(*) DESC, 1'))
-            column = Column(cname, ctype, not notnull, bool(pk), samples, distinct)
-        columns.append(column)
-    fks = tuple(ForeignKey(r[3], r[2], r[4]) for r in con.execute(f'PRAGMA foreign_key_list("{name}")'))
-    count = con.execute(f'SELECT COUNT(*) FROM "{name}"').fetchone()[0]
-    return Table(name, tuple(columns), foreign_keys=fks, row_count=count)
-
-
-def _close(a, b) -> bool:
-    if isinstance(a, float) or isinstance(b, float):
-        return a is not None and b is not None and math.isclose(a, b, rel_tol=1e-9, abs_tol=1e-6)
-    return a == b
-
-
-def same_rows(got: list, want: list, ordered: bool) -> bool:
-    if not ordered:
-        got, want = sorted(got, key=repr), sorted(want, key=repr)
-    return len(got) == len(want) and all(len(g) == len(w) and all(map(_close, g, w)) for g, w in zip(got, want))
-
-
-def answer(question: str, catalog: Catalog, **kwargs) -> dict:
-    out = COMPOSER.compose(question, catalog, today=TODAY, **kwargs)
-    json.dumps(out)  # JSON-safe
-    return out
-
-
-def check(db: sqlite3.Connection, catalog: Catalog, question: str, reference: str, ordered: bool) -> dict:
-    out = answer(question, catalog)
-    assert out["sql"], f"{question!r} refused: {out['refusal']}"
-    got = db.execute(out["sql"]).fetchall()
-    want = db.execute(reference).fetchall()
-    assert want, f"reference for {question!r} returns nothing; the case tests nothing"
-    assert same_rows(got, want, ordered), f"{question!r}\n  composed: {out['sql']}\n  got {got[:5]}\n  want {want[:5]}"
-    return out
+from tests.unit.nl2sql_support import COMPOSER, TODAY, answer, catalog_from_sqlite, check, same_rows
 
 
 # ---- fixtures --------------------------------------------------------------------------------------------
@@ -91,80 +31,6 @@ def retail(tmp_path_factory):
     yield con, catalog_from_sqlite(path)
     con.close()
 
-
-def _build_hr(path: Path) -> None:
-    rng = random.Random(3)
-    con = sqlite3.connect(path)
-    con.executescript("""
-        CREATE TABLE departments (dept_no INTEGER PRIMARY KEY, title TEXT NOT NULL, location TEXT NOT NULL,
-                                  budget REAL);
-        CREATE TABLE staff (staff_id INTEGER PRIMARY KEY, first_name TEXT, last_name TEXT,
-                            dept_no INTEGER REFERENCES departments(dept_no), job_title TEXT, salary NUMERIC(10,2),
-                            hire_date DATE, is_remote BOOLEAN);
-        CREATE TABLE reviews (review_id INTEGER PRIMARY KEY, staff_id INTEGER REFERENCES staff(staff_id),
-                              review_date DATE, rating INTEGER);
-    """)
-    con.executemany("INSERT INTO departments VALUES (?, ?, ?, ?)", [
-        (1, "Engineering", "Berlin", 900000), (2, "Sales", "London", 500000), (3, "Marketing", "London", 300000),
-        (4, "Finance", "Paris", 250000), (5, "Support", "Lisbon", 200000)])
-    titles = ["Engineer", "Manager", "Analyst", "Designer", "Representative"]
-    con.executemany("INSERT INTO staff VALUES (?, ?, ?, ?, ?, ?, ?, ?)", [
-        (i, rng.choice(["Ada", "Bo", "Cy", "Di", "Ed"]), rng.choice(["Lee", "Kim", "Ng", "Roe"]), rng.randint(1, 5),
-         rng.choice(titles), round(rng.uniform(30000, 150000), 2),
-         f"{rng.randint(2015, 2024)}-{rng.randint(1, 12):02d}-{rng.randint(1, 28):02d}", rng.randint(0, 1))
-        for i in range(1, 121)])
-    con.executemany("INSERT INTO reviews VALUES (?, ?, ?, ?)", [
-        (i, rng.randint(1, 120), f"{rng.randint(2022, 2024)}-{rng.randint(1, 12):02d}-{rng.randint(1, 28):02d}",
-         rng.randint(1, 5)) for i in range(1, 301)])
-    con.commit()
-    con.close()
-
-
-def _build_library(path: Path) -> None:
-    rng = random.Random(5)
-    con = sqlite3.connect(path)
-    con.executescript("""
-        CREATE TABLE authors (author_id INTEGER PRIMARY KEY, name TEXT NOT NULL, country TEXT);
-        CREATE TABLE books (book_id INTEGER PRIMARY KEY, title TEXT NOT NULL,
-                            author_id INTEGER REFERENCES authors(author_id), genre TEXT, pages INTEGER);
-        CREATE TABLE members (member_id INTEGER PRIMARY KEY, name TEXT NOT NULL, city TEXT, joined_on DATE);
-        CREATE TABLE loans (loan_id INTEGER PRIMARY KEY, book_id INTEGER REFERENCES books(book_id),
-                            member_id INTEGER REFERENCES members(member_id), loan_date DATE, returned INTEGER);
-    """)
-    con.executemany("INSERT INTO authors VALUES (?, ?, ?)", [
-        (1, "Ursula Le Guin", "USA"), (2, "Italo Calvino", "Italy"), (3, "Chinua Achebe", "Nigeria"),
-        (4, "Jane Austen", "UK")])
-    con.executemany("INSERT INTO books VALUES (?, ?, ?, ?, ?)", [
-        (i, f"Book {i}", rng.randint(1, 4), rng.choice(["fantasy", "classic", "fiction", "poetry"]),
-         rng.randint(90, 900)) for i in range(1, 41)])
-    con.executemany("INSERT INTO members VALUES (?, ?, ?, ?)", [
-        (i, f"Member {i}", rng.choice(["Leeds", "York", "Bath"]),
-         f"{rng.randint(2019, 2024)}-{rng.randint(1, 12):02d}-01")
-        for i in range(1, 31)])
-    con.executemany("INSERT INTO loans VALUES (?, ?, ?, ?, ?)", [
-        (i, rng.randint(1, 40), rng.randint(1, 30),
-         f"{rng.randint(2023, 2024)}-{rng.randint(1, 12):02d}-{rng.randint(1, 28):02d}", rng.randint(0, 1))
-        for i in range(1, 401)])
-    con.commit()
-    con.close()
-
-
-@pytest.fixture(scope="module")
-def hr(tmp_path_factory):
-    path = tmp_path_factory.mktemp("hr") / "hr.db"
-    _build_hr(path)
-    con = sqlite3.connect(path)
-    yield con, catalog_from_sqlite(path)
-    con.close()
-
-
-@pytest.fixture(scope="module")
-def library(tmp_path_factory):
-    path = tmp_path_factory.mktemp("library") / "library.db"
-    _build_library(path)
-    con = sqlite3.connect(path)
-    yield con, catalog_from_sqlite(path)
-    con.close()
 
 
 # ---- the demo warehouse ----------------------------------------------------------------------------------
@@ -332,75 +198,6 @@ def test_refuses_what_the_schema_cannot_answer(retail, question, reason):
 def test_unknown_place_names_the_column_it_would_belong_to(retail):
     refusal = answer("orders from Atlantis", retail[1])["refusal"]
     assert "country" in refusal and "Germany" in refusal
-
-
-# ---- other schemas: nothing is demo-specific -------------------------------------------------------------
-HR = [
-    ("How many employees are there?", "SELECT COUNT(*) FROM staff", False),
-    ("How many employees were hired in 2024?", "SELECT COUNT(*) FROM staff WHERE hire_date LIKE '2024-%'", False),
-    ("Average salary by department", "SELECT d.dept_no, d.title, AVG(s.salary) FROM staff s JOIN departments d "
-                                     "ON d.dept_no = s.dept_no GROUP BY 1, 2", False),
-    ("Employees in the Engineering department", "SELECT s.* FROM staff s JOIN departments d ON d.dept_no = s.dept_no "
-                                                "WHERE d.title = 'Engineering' ORDER BY s.staff_id", True),
-    ("What is the highest salary?", "SELECT MAX(salary) FROM staff", False),
-    ("Top 3 employees by salary", "SELECT * FROM staff ORDER BY salary DESC, staff_id LIMIT 3", True),
-    ("How many employees per location?", "SELECT d.location, COUNT(*) FROM staff s JOIN departments d "
-                                         "ON d.dept_no = s.dept_no GROUP BY 1", False),
-    ("Total salary of staff in London", "SELECT SUM(s.salary) FROM staff s JOIN departments d ON d.dept_no = s.dept_no "
-                                        "WHERE d.location = 'London'", False),
-    ("How many remote employees are there?", "SELECT COUNT(*) FROM staff WHERE is_remote = 1", False),
-    ("How many managers in Sales?", "SELECT COUNT(*) FROM staff s JOIN departments d ON d.dept_no = s.dept_no "
-                                    "WHERE s.job_title = 'Manager' AND d.title = 'Sales'", False),
-    ("Which department has the most employees?",
-     "SELECT d.dept_no, d.title, COUNT(*) n FROM staff s JOIN departments d ON d.dept_no = s.dept_no "
-     "GROUP BY 1, 2 ORDER BY n DESC, 1 LIMIT 1", True),
-    ("Average rating by department in 2024",
-     "SELECT d.dept_no, d.title, AVG(r.rating) FROM reviews r JOIN staff s ON s.staff_id = r.staff_id "
-     "JOIN departments d ON d.dept_no = s.dept_no WHERE r.review_date LIKE '2024-%' GROUP BY 1, 2", False),
-    ("staff with more than 4 reviews", "SELECT * FROM staff WHERE staff_id IN (SELECT staff_id FROM reviews "
-                                       "GROUP BY 1 HAVING COUNT(*) > 4) ORDER BY staff_id", True),
-]
-
-LIBRARY = [
-    ("How many loans in 2024?", "SELECT COUNT(*) FROM loans WHERE loan_date LIKE '2024-%'", False),
-    ("Which genre has the most loans?", "SELECT b.genre, COUNT(*) n FROM loans l JOIN books b ON b.book_id = l.book_id "
-                                        "GROUP BY 1 ORDER BY n DESC, 1 LIMIT 1", True),
-    ("Top 3 members by number of loans", "SELECT m.member_id, m.name, COUNT(*) n FROM loans l JOIN members m "
-                                         "ON m.member_id = l.member_id GROUP BY 1, 2 ORDER BY n DESC, 1 LIMIT 3", True),
-    ("books by Jane Austen", "SELECT b.* FROM books b JOIN authors a ON a.author_id = b.author_id "
-                             "WHERE a.name = 'Jane Austen' ORDER BY b.book_id", True),
-    ("How many loans were not returned?", "SELECT COUNT(*) FROM loans WHERE returned = 0", False),
-    ("Which author has the most loans?",
-     "SELECT a.author_id, a.name, COUNT(*) n FROM loans l JOIN books b ON b.book_id = l.book_id "
-     "JOIN authors a ON a.author_id = b.author_id GROUP BY 1, 2 ORDER BY n DESC, 1 LIMIT 1", True),
-    ("members in York who borrowed books in 2024",
-     "SELECT * FROM members WHERE city = 'York' AND member_id IN (SELECT member_id FROM loans "
-     "WHERE loan_date LIKE '2024-%') ORDER BY member_id", True),
-]
-
-
-@pytest.mark.parametrize(("question", "reference", "ordered"), HR, ids=[c[0] for c in HR])
-def test_hr_schema_questions(hr, question, reference, ordered):
-    check(*hr, question, reference, ordered)
-
-
-@pytest.mark.parametrize(("question", "reference", "ordered"), LIBRARY, ids=[c[0] for c in LIBRARY])
-def test_library_schema_questions(library, question, reference, ordered):
-    check(*library, question, reference, ordered)
-
-
-@pytest.mark.parametrize("question", ["How many orders were placed in 2024?", "Top 5 customers by revenue",
-                                      "What is the average unit price of products?"])
-def test_retail_questions_are_refused_on_other_schemas(hr, question):
-    out = answer(question, hr[1])
-    assert out["sql"] is None and out["refusal"]
-
-
-def test_composer_source_names_no_demo_table_or_column():
-    sources = Path(__file__).resolve().parents[2] / "airflow_aimod" / "core" / "llm"
-    text = "".join(p.read_text() for p in sources.glob("*nl2sql*.py"))
-    for name in ("order_items", "total_amount", "unit_price", "signup_date", "full_name", "customer_id", "Germany"):
-        assert name not in text
 
 
 # ---- dialects, shape, determinism, feedback ---------------------------------------------------------------
