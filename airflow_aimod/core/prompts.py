@@ -58,6 +58,21 @@ def sql_messages(question: str, catalog: Mapping[str, Any], *, dialect: str, tod
     return [("system", SQL_SYSTEM.format(dialect=dialect)), ("human", human)]
 
 
+ANOMALY_SYSTEM = (
+    "You explain anomalies that a statistical detector found in a metric series. The detector has decided which "
+    "points are anomalous; do not add or remove any. Explain the flagged points from the numbers given (value, "
+    "expected band, season, direction) for an on-call data engineer. Reply with one JSON object only: "
+    "{\"summary\": \"...\", \"confidence\": 0..1}."
+)
+
+
+def anomaly_messages(request: str, subject: str, detection: Mapping[str, Any]) -> Messages:
+    """Messages asking for an explanation of ``detection`` (an ``anomaly.Detection.to_dict()``)."""
+    context = {"task": "explain_anomalies", "request": request, "subject": subject, "detection": detection}
+    human = f"Request:\n{request}\n\nMetric: {subject}\nDetector output:\n{context_block(context)}"
+    return [("system", ANOMALY_SYSTEM), ("human", human)]
+
+
 def read_context(text: str) -> dict[str, Any] | None:
     """The JSON context block of a prompt, or ``None`` when it has none."""
     match = _BLOCK.search(text)

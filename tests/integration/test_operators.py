@@ -94,3 +94,20 @@ def test_a_typo_in_the_configured_envelopes_fails_the_parse(monkeypatch, value, 
     monkeypatch.setenv("AIRFLOW__AIMOD__ENVELOPES", value)
     with pytest.raises(ConfigurationError, match=message):
         sql_op()
+
+
+def test_anomaly_operator_template_fields_and_parse_time_validation():
+    from airflow_aimod.operators.anomaly import AnomalyDetectorOperator
+
+    assert AnomalyDetectorOperator.template_fields == ("llm_conn_id", "trace_id", "metric_name", "metric_sql",
+                                                       "conn_id")
+    ok = AnomalyDetectorOperator(task_id="a", metric_name="m", series=[1, 2, 3], sensitivity="high")
+    assert ok.spec.name == "anomaly_detector" and ok.spec.call_timeout_s == 30.0
+    for kwargs, message in [({}, "exactly one of metric_sql"),
+                            ({"metric_sql": "SELECT 1", "series": [1]}, "exactly one of metric_sql"),
+                            ({"metric_sql": "SELECT 1"}, "needs conn_id"),
+                            ({"series": [1], "method": "prophet"}, "unknown anomaly method"),
+                            ({"series": [1], "sensitivity": "max"}, "unknown sensitivity"),
+                            ({"series": [1], "max_points": 0}, "max_points")]:
+        with pytest.raises(ConfigurationError, match=message):
+            AnomalyDetectorOperator(task_id="a", metric_name="m", **kwargs)

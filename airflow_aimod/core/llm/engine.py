@@ -14,11 +14,7 @@ from typing import Any
 SKILLS: dict[str, str] = {
     "route": "airflow_aimod.core.llm.skill_route",
     "nl2sql": "airflow_aimod.core.llm.skill_nl2sql",
-    "explain_profile": "airflow_aimod.core.llm.skill_profile",
     "explain_anomalies": "airflow_aimod.core.llm.skill_anomaly",
-    "propose_expectations": "airflow_aimod.core.llm.skill_expectations",
-    "explain_validation": "airflow_aimod.core.llm.skill_expectations",
-    "diagnose_failure": "airflow_aimod.core.llm.skill_etl",
 }
 
 

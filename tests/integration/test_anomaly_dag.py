@@ -1,0 +1,77 @@
+"""dags/aimod_anomalies.py in real Airflow (dag.test), offline engine, on SQLite and on Postgres.
+
+The warehouse is a copy of the demo's with 300 extra orders on 2024-06-15
+(``demo.anomalies.with_order_spike``); the connection ``aimod_warehouse`` points at it.
+"""
+
+from __future__ import annotations
+
+import json
+from urllib.parse import urlparse
+
+import pytest
+
+from airflow_aimod.demo.anomalies import with_order_spike
+from tests.conftest import REPO
+from tests.pg import throwaway_database
+
+pytestmark = pytest.mark.airflow
+
+
+@pytest.fixture(scope="module")
+def anomalies_dag(airflow_db):
+    from airflow.dag_processing.dagbag import DagBag
+
+    bag = DagBag(dag_folder=str(REPO / "dags"))
+    assert not bag.import_errors, bag.import_errors
+    return bag.get_dag("aimod_anomalies")
+
+
+@pytest.fixture(scope="module")
+def spiked(warehouse, tmp_path_factory):
+    return with_order_spike(warehouse, tmp_path_factory.mktemp("spike") / "spiked.db", day="2024-06-15")
+
+
+def outcome(dag, conf):
+    from airflow.models.xcom import XComModel
+    from airflow.utils.session import create_session
+
+    run = dag.test(run_conf=conf)
+    with create_session() as session:
+        row = session.query(XComModel).filter(XComModel.dag_id == dag.dag_id, XComModel.run_id == run.run_id,
+                                              XComModel.task_id == "daily_orders",
+                                              XComModel.key == "return_value").one()
+    return str(run.state), row.value
+
+
+def flagged_days(out):
+    return [f["ts"][:10] for f in out["result"]["detection"]["flags"]]
+
+
+def test_the_spike_is_flagged_on_sqlite(anomalies_dag, spiked, monkeypatch):
+    monkeypatch.setenv("AIRFLOW_CONN_AIMOD_WAREHOUSE", json.dumps({"conn_type": "sqlite", "host": str(spiked)}))
+    state, out = outcome(anomalies_dag, {"start": "2024-04-01", "end": "2024-07-01"})
+    assert state == "success" and out["status"] == "answered"
+    assert flagged_days(out) == ["2024-06-15"] and out["result"]["assessment"]["verdict"] == "anomalous"
+    assert "2024-06-15" in out["result"]["explanation"]
+
+
+def test_a_window_without_the_spike_is_normal(anomalies_dag, spiked, monkeypatch):
+    monkeypatch.setenv("AIRFLOW_CONN_AIMOD_WAREHOUSE", json.dumps({"conn_type": "sqlite", "host": str(spiked)}))
+    state, out = outcome(anomalies_dag, {"start": "2024-01-01", "end": "2024-04-01"})
+    assert state == "success" and out["result"]["assessment"]["verdict"] == "normal"
+
+
+@pytest.mark.postgres
+def test_the_same_spike_is_flagged_on_postgres(anomalies_dag, spiked, monkeypatch):
+    from airflow_aimod.demo.postgres import load_into_postgres
+
+    with throwaway_database("aimod_test_anomaly") as url:
+        load_into_postgres(url, spiked)
+        parts = urlparse(url)
+        conn = {"conn_type": "postgres", "host": parts.hostname, "port": parts.port, "login": parts.username,
+                "schema": parts.path.lstrip("/")}
+        monkeypatch.setenv("AIRFLOW_CONN_AIMOD_WAREHOUSE", json.dumps(conn))
+        state, out = outcome(anomalies_dag, {"start": "2024-04-01", "end": "2024-07-01"})
+    assert state == "success" and out["status"] == "answered"
+    assert flagged_days(out) == ["2024-06-15"]
