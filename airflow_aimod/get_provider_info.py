@@ -49,7 +49,8 @@ def get_provider_info() -> dict:
         "operators": [
             {"integration-name": "AiMod",
              "python-modules": ["airflow_aimod.operators.router", "airflow_aimod.operators.sql",
-                                "airflow_aimod.operators.human_review", "airflow_aimod.operators.anomaly"]},
+                                "airflow_aimod.operators.human_review", "airflow_aimod.operators.anomaly",
+                                "airflow_aimod.operators.arbitration"]},
         ],
         "hooks": [
             {"integration-name": "AiMod",

@@ -75,3 +75,40 @@ def test_the_same_spike_is_flagged_on_postgres(anomalies_dag, spiked, monkeypatc
         state, out = outcome(anomalies_dag, {"start": "2024-04-01", "end": "2024-07-01"})
     assert state == "success" and out["status"] == "answered"
     assert flagged_days(out) == ["2024-06-15"]
+
+
+def test_two_detectors_that_agree_continue_without_a_person(spiked, airflow_db, monkeypatch):
+    from airflow.dag_processing.dagbag import DagBag
+    from airflow.models.xcom import XComModel
+    from airflow.utils.session import create_session
+
+    monkeypatch.setenv("AIRFLOW_CONN_AIMOD_WAREHOUSE", json.dumps({"conn_type": "sqlite", "host": str(spiked)}))
+    dag = DagBag(dag_folder=str(REPO / "dags")).get_dag("aimod_data_ops")
+    run = dag.test(run_conf={"start": "2024-04-01", "end": "2024-07-01"})
+    states = {ti.task_id: str(ti.state) for ti in run.get_task_instances()}
+    assert states == {"weekday_baseline": "success", "whole_series": "success", "arbitrate": "success",
+                      "investigate": "success", "publish": "skipped"}
+    with create_session() as session:
+        xcom = {r.task_id: r.value for r in session.query(XComModel).filter(
+            XComModel.dag_id == dag.dag_id, XComModel.run_id == run.run_id, XComModel.key == "return_value")}
+    judged = xcom["arbitrate"]
+    assert (judged["outcome"], judged["verdict"], judged["decided_by"]) == ("agree", "anomalous", "rule")
+    assert "2024-06-15T00:00:00" in xcom["investigate"]["flagged"]
+
+
+def test_arbitration_operator_validates_at_parse_time():
+    from airflow_aimod.core.disagreement import DisagreementRule
+    from airflow_aimod.exceptions import ConfigurationError
+    from airflow_aimod.operators.arbitration import ArbitrationOperator
+
+    rule = DisagreementRule.of("r", "data_profiler", "anomaly_detector")
+    base = {"task_id": "a", "left_task_id": "l", "right_task_id": "r"}
+    op = ArbitrationOperator(rule=rule, verdict_tasks={"normal": "p", "anomalous": "i"}, **base)
+    assert op.options == ["normal", "anomalous"] and op.defaults == ["anomalous"]  # timeout: the cautious verdict
+    for kwargs, message in [({"verdict_tasks": {"fine": "p", "normal": "x"}}, "unknown verdicts"),
+                            ({"verdict_tasks": {"normal": "p"}}, "at least two"),
+                            ({"verdict_tasks": {"normal": "p", "anomalous": "i"}, "options": ["x"]}, "sets"),
+                            ({"verdict_tasks": {"normal": "p", "anomalous": "i"}, "rule": {"left": "x"}}, "rule must")]:
+        args = {"rule": rule, **base, **kwargs}
+        with pytest.raises(ConfigurationError, match=message):
+            ArbitrationOperator(**args)
