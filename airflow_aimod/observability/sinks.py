@@ -24,7 +24,7 @@ def store_url() -> str | None:
     url = aimod_setting("store_url")
     if url.lower() in DISABLED:
         return None
-    return url or embedded_sqlite_url("store.sqlite")
+    return url or embedded_sqlite_url("store.sqlite", setting="store_url")
 
 
 def price_table() -> Any:

@@ -31,7 +31,7 @@ def default_checkpoint_url() -> str:
     """``[aimod] checkpoint_url``, else an embedded SQLite file under AIRFLOW_HOME."""
     from airflow_aimod.settings import aimod_setting, embedded_sqlite_url
 
-    return aimod_setting("checkpoint_url") or embedded_sqlite_url("checkpoints.sqlite")
+    return aimod_setting("checkpoint_url") or embedded_sqlite_url("checkpoints.sqlite", setting="checkpoint_url")
 
 
 def thread_id(context: Any) -> str:
