@@ -3,7 +3,9 @@
 ``main`` prepares an Airflow home under ``workdir`` (SQLite metadata DB, the repo's
 ``dags/`` folder, connections as environment variables), migrates it, then runs the
 quickstart DAG once per request in a child process whose Airflow logs go to
-``workdir/demo.log``; the parent prints a readable summary of what happened.
+``workdir/demo.log``; the parent prints a readable summary of what happened. Then
+``aimod_data_ops`` judges daily orders on a copy of the warehouse with an injected spike:
+two detectors, one rule, agreement or a person.
 """
 
 from __future__ import annotations
@@ -17,6 +19,9 @@ from pathlib import Path
 from typing import Any
 
 DAG_ID = "aimod_quickstart"
+ANOMALY_DAG_ID = "aimod_data_ops"
+ANOMALY_WINDOW = {"start": "2024-04-01", "end": "2024-07-01"}
+SPIKE_DAY = "2024-06-15"
 DEFAULT_REQUESTS = (
     "How many orders were placed in 2024?",
     "What is the total revenue by country?",
@@ -54,6 +59,7 @@ def demo_env(workdir: Path) -> dict[str, str]:
 
 def main(*, workdir: str = ".aimod-demo", requests: list[str] | None = None) -> int:
     """Run the demo and print its summary; returns the process exit code."""
+    from airflow_aimod.demo.anomalies import with_order_spike
     from airflow_aimod.demo.warehouse import build_warehouse
 
     root = Path(workdir).resolve()
@@ -61,7 +67,8 @@ def main(*, workdir: str = ".aimod-demo", requests: list[str] | None = None) -> 
     started = time.monotonic()
     print(f"aimod demo: building the sample warehouse in {root / 'warehouse.db'} ...", flush=True)
     build_warehouse(root / "warehouse.db")
-    env = demo_env(root)
+    with_order_spike(root / "warehouse.db", root / "warehouse_spiked.db", day=SPIKE_DAY)
+    env = {**demo_env(root), "AIMOD_DEMO_ANOMALY_WAREHOUSE": str(root / "warehouse_spiked.db")}
     log_path = root / "demo.log"
     with open(log_path, "w") as log:
         print("aimod demo: preparing Airflow's metadata DB (SQLite) ...", flush=True)
@@ -73,9 +80,11 @@ def main(*, workdir: str = ".aimod-demo", requests: list[str] | None = None) -> 
     if child.returncode != 0:
         print(f"aimod demo: the Airflow run failed; see {log_path}", file=sys.stderr)
         return 1
-    from airflow_aimod.demo.summary import render
+    from airflow_aimod.demo.summary import render, render_anomalies
 
     print(render(json.loads(results_path.read_text())))
+    anomalies = json.loads(results_path.with_name("anomalies.json").read_text())
+    print("\n" + render_anomalies(anomalies, spike_day=SPIKE_DAY))
     print(f"\nDone in {time.monotonic() - started:.0f} s. Airflow logs: {log_path}")
     return 0
 
@@ -90,6 +99,11 @@ def run_requests(results_path: str, requests: list[str]) -> None:
     dag = bag.get_dag(DAG_ID)
     results = [collect_run(dag.test(run_conf={"request": request}), request) for request in requests]
     Path(results_path).write_text(json.dumps(results, indent=2, default=str))
+    if spiked := os.environ.get("AIMOD_DEMO_ANOMALY_WAREHOUSE"):
+        os.environ["AIRFLOW_CONN_AIMOD_WAREHOUSE"] = json.dumps({"conn_type": "sqlite", "host": spiked})
+        run = bag.get_dag(ANOMALY_DAG_ID).test(run_conf=ANOMALY_WINDOW)
+        anomalies = collect_run(run, f"daily orders {ANOMALY_WINDOW['start']} to {ANOMALY_WINDOW['end']}")
+        Path(results_path).with_name("anomalies.json").write_text(json.dumps(anomalies, indent=2, default=str))
 
 
 def collect_run(dag_run: Any, request: str) -> dict[str, Any]:

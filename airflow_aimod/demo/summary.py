@@ -26,7 +26,7 @@ def _block(index: int, run: dict[str, Any]) -> str:
     for task in ("human_review", "agent_unavailable"):
         if xcom.get(f"{task}.return_value"):
             lines.append(f"    outcome    : {task}: {xcom[f'{task}.return_value'].get('reason')}")
-    lines.append(f"    dag run    : {run['state']} ({', '.join(f'{k}={v}' for k, v in sorted(run['tasks'].items()))})")
+    lines.append(f"    dag run    : {run['state']} ({_states(run)})")
     return "\n".join(lines)
 
 
@@ -54,3 +54,26 @@ def _totals(results: list[dict[str, Any]]) -> str:
     dispatched = sum(1 for r in routes if r.get("decision") == "dispatch")
     return (f"{len(results)} requests: {dispatched} dispatched to an agent, {len(results) - dispatched} "
             f"sent to a person; all runs {'succeeded' if all(r['state'] == 'success' for r in results) else 'did NOT all succeed'}.")
+
+
+def render_anomalies(run: dict[str, Any], *, spike_day: str) -> str:
+    """The anomaly part: what each detector flagged, what the rule concluded, which branch ran."""
+    xcom = run["xcom"]
+    lines = [f"[anomalies] {run['request']} on a warehouse copy with extra orders on {spike_day}"]
+    for task in ("weekday_baseline", "whole_series"):
+        out = xcom.get(f"{task}.return_value") or {}
+        result = out.get("result") or {}
+        flagged = [f"{f['ts'][:10]} ({f['value']:g})" for f in (result.get("detection") or {}).get("flags", [])]
+        lines.append(f"    {task:<17}: {(result.get('assessment') or {}).get('verdict')} - "
+                     f"flagged {', '.join(flagged) or 'nothing'}")
+        if result.get("explanation"):
+            lines.append(f"    {'':<17}  {result['explanation']}")
+    judged = xcom.get("arbitrate.return_value") or {}
+    lines.append(f"    arbitration      : {judged.get('outcome')} -> {judged.get('verdict')} "
+                 f"(decided by {judged.get('decided_by')}): {judged.get('reason')}")
+    lines.append(f"    dag run          : {run['state']} ({_states(run)})")
+    return "\n".join(lines)
+
+
+def _states(run: dict[str, Any]) -> str:
+    return ", ".join(f"{task}={state}" for task, state in sorted(run["tasks"].items()))
