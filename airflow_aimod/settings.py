@@ -35,7 +35,8 @@ def embedded_sqlite_url(filename: str, *, setting: str) -> str:
         _warned.add(setting)
         log.warning("AiMod uses the embedded SQLite file %s because [aimod] %s is not set, but the executor is %s: "
                     "that file is local to this worker, so other workers cannot see it (a task paused for approval "
-                    "and resumed elsewhere would lose its checkpoint). The embedded set-up is for one machine; set "
+                    "and resumed on another worker would not find what this one wrote). The embedded set-up is for "
+                    "one machine; set "
                     "[aimod] %s to a postgresql:// URL.", url[len("sqlite:///"):], setting,
                     ", ".join(distributed), setting)
     return url
