@@ -57,4 +57,5 @@ def get_provider_info() -> dict:
              "python-modules": ["airflow_aimod.hooks.llm", "airflow_aimod.hooks.warehouse"]},
         ],
         "connection-types": [_LLM_CONNECTION],
+        "notifications": ["airflow_aimod.notifications.log.AimodLogNotifier"],
     }
