@@ -3,16 +3,23 @@
 The budget is checked *before* a call: a call whose estimated prompt plus its output
 cap would pass the limit is never made. Usage is then recorded from what the backend
 reported (``usage_metadata`` or OpenAI's ``token_usage``), never from the estimate.
+
+An envelope's ``token_budget`` is an int (all calls of the agent task) or a mapping of
+task type (``route``, ``nl2sql``, ... plus ``total`` and ``*``) to tokens. ``BudgetGuard``
+checks one call against those limits and, when the agent task shares a budget with
+the other tasks of its DAG run, reserves the tokens in a ``SharedLedger`` first.
 """
 
 from __future__ import annotations
 
+import difflib
 import math
 import re
-from dataclasses import dataclass
-from typing import Any
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, Protocol
 
-from airflow_aimod.exceptions import BudgetExceeded
+from airflow_aimod.exceptions import BudgetExceeded, ConfigurationError
 
 _WORDISH = re.compile(r"\w+|[^\w\s]")
 
@@ -79,3 +86,136 @@ class TokenBudget:
     def spend(self, usage: TokenUsage) -> TokenBudget:
         """Return the budget after a call that consumed ``usage``."""
         return TokenBudget(self.limit, self.used + usage.total_tokens)
+
+
+# --------------------------------------------------------------------------- limits per task type
+
+TOTAL = "total"
+"""``token_budget`` key: a cap on every call of the agent task together."""
+ANY_OTHER = "*"
+"""``token_budget`` key: the cap of each task type that has no entry of its own."""
+
+
+def task_types() -> frozenset[str]:
+    """The prompt tasks an agent can run (the offline engine's skills: route, nl2sql, ...)."""
+    from airflow_aimod.core.llm.engine import SKILLS
+
+    return frozenset(SKILLS)
+
+
+def parse_token_budget(value: Any) -> int | dict[str, int] | None:
+    """``value`` validated: ``None``, a positive int, or a mapping task type (or total/*) → positive int."""
+    if value is None:
+        return None
+    if isinstance(value, Mapping):
+        if not value:
+            raise ConfigurationError("token_budget is an empty mapping; give task types → tokens, an int, or None")
+        return {str(k): _tokens(v, f"token_budget[{k!r}]") for k, v in sorted(_check_keys(value).items())}
+    if isinstance(value, int) and not isinstance(value, bool):
+        return _tokens(value, "token_budget")
+    raise ConfigurationError(f"token_budget must be a positive int, a mapping of task type to tokens (keys: "
+                             f"{sorted(task_types() | {TOTAL, ANY_OTHER})}), or None; got {value!r}")
+
+
+def _check_keys(value: Mapping[Any, Any]) -> Mapping[Any, Any]:
+    known = task_types() | {TOTAL, ANY_OTHER}
+    for key in value:
+        if key not in known:
+            close = difflib.get_close_matches(str(key), sorted(known), n=1)
+            hint = f" Did you mean {close[0]!r}?" if close else ""
+            raise ConfigurationError(f"unknown task type {key!r} in token_budget.{hint} Known: {sorted(known)} "
+                                     f"({TOTAL!r}: all calls together, {ANY_OTHER!r}: each unlisted task type)")
+    return value
+
+
+def _tokens(value: Any, where: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
+        raise ConfigurationError(f"{where} must be a positive number of tokens, got {value!r}")
+    return value
+
+
+@dataclass(frozen=True)
+class BudgetLimits:
+    """An agent's hard limits: ``total`` over all its calls, ``per_task`` for each task type."""
+
+    total: int | None = None
+    per_task: Mapping[str, int] = field(default_factory=dict)
+
+    @classmethod
+    def of(cls, token_budget: Any) -> BudgetLimits:
+        """The limits an envelope's ``token_budget`` declares (an int is the total)."""
+        parsed = parse_token_budget(token_budget)
+        if not isinstance(parsed, dict):
+            return cls(total=parsed)
+        per_task = {k: v for k, v in parsed.items() if k != TOTAL}
+        return cls(total=parsed.get(TOTAL), per_task=per_task)
+
+    def for_task(self, task: str) -> int | None:
+        """The cap for ``task`` (None: only the total applies). A task type with no entry, no ``*`` and
+        no ``total`` is refused: a mapping never leaves a task type unbounded."""
+        if not self.per_task:
+            return None
+        if task in self.per_task or ANY_OTHER in self.per_task:
+            return self.per_task.get(task, self.per_task.get(ANY_OTHER))
+        if self.total is not None:
+            return None
+        raise BudgetExceeded(f"token_budget has no entry for task type {task!r} (it lists "
+                             f"{sorted(self.per_task)}); add {task!r} or {ANY_OTHER!r} (or a {TOTAL!r}) to the "
+                             "agent's token_budget")
+
+
+# --------------------------------------------------------------------------- every budget one call must fit
+
+
+class SharedLedger(Protocol):
+    """Tokens shared by several agent tasks (a DAG run): reserve before a call, settle after it."""
+
+    def reserve(self, task: str, tokens: int) -> None:
+        """Hold ``tokens`` for one call of ``task``, or raise BudgetExceeded; atomic across processes."""
+
+    def settle(self, task: str, reserved: int, used: int) -> None:
+        """Release a reservation of ``reserved`` tokens, counting the ``used`` ones the backend reported."""
+
+
+@dataclass(frozen=True)
+class Reservation:
+    """The tokens held for one call that is about to be made."""
+
+    task: str
+    tokens: int
+
+
+class BudgetGuard:
+    """Admits one LLM call only when it fits the agent's total, its task type's cap and the shared ledger.
+
+    ``used_total``/``used_by_task`` start with what the task already spent (this run's state and
+    earlier Airflow tries); each ``record`` adds what the backend reported.
+    """
+
+    def __init__(self, limits: BudgetLimits, *, used_total: int = 0, used_by_task: Mapping[str, int] | None = None,
+                 ledger: SharedLedger | None = None) -> None:
+        self.limits = limits
+        self.used_total = int(used_total)
+        self.used_by_task = dict(used_by_task or {})
+        self.ledger = ledger
+
+    def admit(self, task: str, *, prompt_tokens: int, max_output_tokens: int) -> Reservation:
+        """Raise ``BudgetExceeded`` when the call could pass any limit; nothing is sent then."""
+        needed = prompt_tokens + max_output_tokens
+        TokenBudget(self.limits.total, self.used_total).check(prompt_tokens=prompt_tokens,
+                                                              max_output_tokens=max_output_tokens)
+        cap, used = self.limits.for_task(task), self.used_by_task.get(task, 0)
+        if cap is not None and used + needed > cap:
+            raise BudgetExceeded(f"token budget for task type {task!r} exhausted: {used} of {cap} tokens used and "
+                                 f"the next call needs up to {needed}; raise token_budget[{task!r}] or shorten "
+                                 "the request")
+        if self.ledger is not None:
+            self.ledger.reserve(task, needed)
+        return Reservation(task, needed)
+
+    def record(self, reservation: Reservation, usage: TokenUsage) -> None:
+        """Count ``usage`` (zero for a failed call) and release the reservation."""
+        self.used_total += usage.total_tokens
+        self.used_by_task[reservation.task] = self.used_by_task.get(reservation.task, 0) + usage.total_tokens
+        if self.ledger is not None:
+            self.ledger.settle(reservation.task, reservation.tokens, usage.total_tokens)

@@ -79,7 +79,7 @@ class Envelope:
     sql: SqlPolicy | None = None
     max_auto_retries: int = 0
     max_handoff_depth: int = 4
-    token_budget: int | None = 20_000
+    token_budget: int | Mapping[str, int] | None = 20_000  # int, or task type (route, nl2sql, total, *) -> int
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "allow", _check_kinds(self.allow, "allow"))
@@ -93,8 +93,9 @@ class Envelope:
             raise ConfigurationError("an envelope allowing 'sql.read' needs a SqlPolicy, and only then")
         if self.max_auto_retries < 0 or self.max_handoff_depth < 0:
             raise ConfigurationError("max_auto_retries and max_handoff_depth cannot be negative")
-        if self.token_budget is not None and self.token_budget <= 0:
-            raise ConfigurationError(f"token_budget must be positive or None, got {self.token_budget}")
+        from airflow_aimod.core.budget import parse_token_budget
+
+        object.__setattr__(self, "token_budget", parse_token_budget(self.token_budget))
 
     def override(self, changes: Mapping[str, Any]) -> Envelope:
         """Return a copy with ``changes`` applied (same keys as ``to_dict``); unknown keys fail."""

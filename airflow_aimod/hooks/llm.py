@@ -5,11 +5,16 @@ password = API key, extra = ``backend`` ("openai" or "offline"), ``model``, ``ti
 (seconds), ``max_retries``, ``temperature``, ``max_output_tokens``. Unknown extra keys
 are refused, so a typo fails loudly instead of being ignored. LLM SDKs are imported
 only when a model is built or the connection is tested.
+
+``max_retries`` is the number of retries AiMod's own caller makes (with backoff inside
+the token budget and the agent's deadline): the OpenAI client is built with
+``max_retries=0`` so retries are never doubled.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 from typing import Any
 
 from airflow_aimod.core.llm.factory import LLMConfig, build_chat_model
@@ -20,7 +25,7 @@ try:
 except ImportError:  # pragma: no cover - Airflow without the task SDK
     from airflow.hooks.base import BaseHook  # type: ignore[no-redef]
 
-__all__ = ["OFFLINE", "AimodLLMHook", "resolve_llm"]
+__all__ = ["OFFLINE", "AimodLLMHook", "resolve_llm", "resolve_llm_with_retries"]
 
 OFFLINE = "offline"
 CONN_TYPE = "aimod_llm"
@@ -74,8 +79,13 @@ class AimodLLMHook(BaseHook):
         return LLMConfig(api_key=conn.password or None, base_url=_base_url(self.llm_conn_id, conn.host), **options)
 
     def get_chat_model(self) -> Any:
-        """A LangChain chat model for the connection (SDKs are imported here)."""
-        return build_chat_model(self.llm_config())
+        """A LangChain chat model for the connection (SDKs are imported here); its client never retries."""
+        return build_chat_model(replace(self.llm_config(), max_retries=0))
+
+    def get_chat_model_and_retries(self) -> tuple[Any, int]:
+        """The chat model and the connection's ``max_retries``, for AiMod's caller to make."""
+        config = self.llm_config()
+        return build_chat_model(replace(config, max_retries=0)), config.max_retries
 
     def test_connection(self) -> tuple[bool, str]:
         """Check the configuration and, for OpenAI, list the server's models (no completion is bought)."""
@@ -107,6 +117,13 @@ def resolve_llm(llm: str) -> Any:
     if llm == OFFLINE:
         return build_chat_model(LLMConfig(backend=OFFLINE))
     return AimodLLMHook(llm_conn_id=llm).get_chat_model()
+
+
+def resolve_llm_with_retries(llm: str) -> tuple[Any, int]:
+    """``resolve_llm`` plus the retries the caller makes on 429/5xx/timeouts (offline: none are needed)."""
+    if llm == OFFLINE or not llm or not isinstance(llm, str):
+        return resolve_llm(llm), 0
+    return AimodLLMHook(llm_conn_id=llm).get_chat_model_and_retries()
 
 
 def _options_from_extra(conn_id: str, extra: dict[str, Any]) -> dict[str, Any]:

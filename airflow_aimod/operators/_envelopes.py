@@ -3,7 +3,8 @@
 A JSON object keyed by agent name, with the fields of ``Envelope.to_dict()``::
 
     [aimod]
-    envelopes = {"sql_agent": {"sql": {"max_tables": 3, "pii_tables": ["customers"]}, "token_budget": 8000}}
+    envelopes = {"sql_agent": {"sql": {"max_tables": 3, "pii_tables": ["customers"]}, "token_budget": 8000},
+                 "task_router": {"token_budget": {"route": 3000}}}
 
 Layering: the registry default, then the configuration, then the task's own ``envelope=``
 arguments. Read when the DAG is parsed, so a typo fails the parse with what to fix.
@@ -39,8 +40,9 @@ def configured_overrides(agent: str) -> dict[str, Any]:
 
 
 def layered(base: Mapping[str, Any], task: Mapping[str, Any]) -> dict[str, Any]:
-    """``task`` over ``base``; the nested ``sql`` policy is merged field by field."""
+    """``task`` over ``base``; a nested ``sql`` policy or per-task-type ``token_budget`` merges key by key."""
     merged = {**base, **task}
-    if isinstance(base.get("sql"), Mapping) and isinstance(task.get("sql"), Mapping):
-        merged["sql"] = {**base["sql"], **task["sql"]}
+    for key in ("sql", "token_budget"):  # per-field policies merge key by key
+        if isinstance(base.get(key), Mapping) and isinstance(task.get(key), Mapping):
+            merged[key] = {**base[key], **task[key]}
     return merged

@@ -28,10 +28,11 @@ class Resume:
 
 
 def default_checkpoint_url() -> str:
-    """``[aimod] checkpoint_url``, else an embedded SQLite file under AIRFLOW_HOME."""
-    from airflow_aimod.settings import aimod_setting, embedded_sqlite_url
+    """``[aimod] checkpoint_conn_id`` or ``checkpoint_url``, else an embedded SQLite file under AIRFLOW_HOME."""
+    from airflow_aimod.settings import configured_url, embedded_sqlite_url
 
-    return aimod_setting("checkpoint_url") or embedded_sqlite_url("checkpoints.sqlite", setting="checkpoint_url")
+    return (configured_url("checkpoint_url", "checkpoint_conn_id")
+            or embedded_sqlite_url("checkpoints.sqlite", setting="checkpoint_url"))
 
 
 def thread_id(context: Any) -> str:
@@ -53,19 +54,30 @@ def upstream_trace_id(context: Any, task: Any) -> str | None:
 
 def run_agent(*, spec: AgentSpec, envelope: Envelope, llm_conn_id: str, request: str, context: Any,
               build: Callable[[Any], Any], trace_id: str | None, dialect: str = "sqlite",
-              checkpoint_url: str | None = None, resume: Resume | None = None) -> Any:
-    """Build the agent's graph with ``build(runtime)`` and run it to its end or its pause (or resume it)."""
+              checkpoint_url: str | None = None, resume: Resume | None = None,
+              dag_run_token_budget: int | None = None) -> Any:
+    """Build the agent's graph with ``build(runtime)`` and run it to its end or its pause (or resume it).
+
+    LLM calls count against the DAG run's shared ledger and start from what earlier tries spent
+    (``operators._budget``); ``dag_run_token_budget`` None means ``[aimod] dag_run_token_budget``.
+    """
     from airflow_aimod.core.agents.runtime import AgentRuntime
     from airflow_aimod.core.checkpoints import open_checkpointer
+    from airflow_aimod.core.llm.caller import RetryPolicy
     from airflow_aimod.core.runner import AgentRunner
     from airflow_aimod.core.state import initial_state
     from airflow_aimod.core.tracing import Tracer, new_trace_id
-    from airflow_aimod.hooks.llm import resolve_llm
+    from airflow_aimod.hooks.llm import resolve_llm_with_retries
     from airflow_aimod.observability.sinks import event_sinks, record_run
+    from airflow_aimod.operators._budget import configured_run_budget, task_budget
 
     trace = (resume and resume.trace_id) or trace_id or new_trace_id()
     tracer = Tracer(trace_id=trace, agent=spec.name, sinks=event_sinks(context))
-    runtime = AgentRuntime(spec=spec, envelope=envelope, llm=resolve_llm(llm_conn_id), tracer=tracer, dialect=dialect)
+    llm, retries = resolve_llm_with_retries(llm_conn_id)
+    budget = task_budget(context, dag_run_token_budget if dag_run_token_budget is not None else configured_run_budget())
+    runtime = AgentRuntime(spec=spec, envelope=envelope, llm=llm, tracer=tracer, dialect=dialect,
+                           retry=RetryPolicy(max_retries=retries), ledger=budget.ledger,
+                           prior_usage=budget.prior_usage, deadline=budget.deadline)
     with open_checkpointer(checkpoint_url or default_checkpoint_url()) as saver:
         runner = AgentRunner(build(runtime), saver, thread_id=resume.thread_id if resume else thread_id(context))
         if resume is not None:
@@ -81,6 +93,8 @@ def outcome_of(result: Any) -> dict[str, Any]:
     from airflow_aimod.core.state import outcome
 
     out = outcome(result.state)
+    handed_to = (result.state.get("work") or {}).get("escalate_to")
+    out["escalate_to"] = handed_to or ("human" if out["status"] in ("escalated", "budget_exceeded") else None)
     if result.interrupt is not None:
         out["pending_approval"] = result.interrupt
     return out

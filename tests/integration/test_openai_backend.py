@@ -15,7 +15,7 @@ import time
 
 import pytest
 
-from airflow_aimod.core.llm.caller import LLMCaller
+from airflow_aimod.core.llm.caller import LLMCaller, RetryPolicy
 from airflow_aimod.core.llm.factory import LLMConfig, build_chat_model
 from airflow_aimod.core.tracing import ListSink, Tracer, new_trace_id
 from airflow_aimod.exceptions import (
@@ -62,14 +62,19 @@ def server():
         yield running
 
 
-def make_caller(model, *, budget: int | None = None, deadline_s: float = 10.0, max_reasks: int = 1) -> LLMCaller:
+def make_caller(model, *, budget: int | None = None, deadline_s: float = 10.0, max_reasks: int = 1,
+                max_retries: int = 0, waits: list[float] | None = None) -> LLMCaller:
+    """A caller whose backoff waits are recorded in ``waits`` instead of slept."""
     tracer = Tracer(trace_id=new_trace_id(), agent="it", sinks=[ListSink()])
+    sleep = (waits.append if waits is not None else lambda seconds: None)
     return LLMCaller(model, tracer=tracer, token_budget=budget, timeout_s=deadline_s, max_output_tokens=64,
-                     max_reasks=max_reasks)
+                     max_reasks=max_reasks, retry=RetryPolicy(max_retries=max_retries), sleep=sleep,
+                     random=lambda: 0.0)
 
 
-def openai_caller(server: OpenAIServer, *, max_retries: int = 0, timeout_s: float = 5.0, **kwargs) -> LLMCaller:
-    config = LLMConfig(backend="openai", base_url=server.url + "/v1", api_key="test", max_retries=max_retries,
+def openai_caller(server: OpenAIServer, *, timeout_s: float = 5.0, **kwargs) -> LLMCaller:
+    """ChatOpenAI as the hook builds it (its client never retries), with ``kwargs`` for our caller."""
+    config = LLMConfig(backend="openai", base_url=server.url + "/v1", api_key="test", max_retries=0,
                        timeout_s=timeout_s)
     return make_caller(build_chat_model(config), **kwargs)
 
@@ -103,23 +108,66 @@ def test_data_usage_and_event_come_from_the_server(server):
     assert [m["role"] for m in request.body["messages"]] == ["system", "user"]
 
 
-@pytest.mark.parametrize("code", [429, 500])
-def test_transient_status_is_retried_then_succeeds(server, code):
-    server.push(status(code), reply('{"ok": true}', 30, 4))
-    started = time.monotonic()
-    result = openai_caller(server, max_retries=2).ask_json(ASK, used_tokens=0)
+@pytest.mark.parametrize("code", [429, 500, 503])
+def test_transient_status_is_retried_by_our_caller_honouring_retry_after(server, code):
+    server.push(status(code, retry_after=0.25), reply('{"ok": true}', 30, 4))
+    waits: list[float] = []
+    result = openai_caller(server, max_retries=2, waits=waits).ask_json(ASK, used_tokens=0)
     assert result.data == {"ok": True} and len(server.chat_requests()) == 2
+    assert waits == [0.25]  # the server's retry-after-ms, not our backoff
     assert result.usage["llm_calls"] == 1 and result.usage["total_tokens"] == 34
-    assert time.monotonic() - started < 2  # retry-after-ms from the server replaces the 0.5 s backoff
+    assert [e["data"]["outcome"] for e in result.events] == ["error", "ok"]
+
+
+def test_429_without_retry_after_backs_off_exponentially(server):
+    server.push(status(429, retry_after=None), status(429, retry_after=None), reply('{"ok": 1}'))
+    waits: list[float] = []
+    result = openai_caller(server, max_retries=3, waits=waits).ask_json(ASK, used_tokens=0)
+    assert result.data == {"ok": 1} and waits == [0.5, 1.0] and len(server.chat_requests()) == 3
 
 
 def test_persistent_500_is_a_backend_error_after_the_retries(server):
     server.push(*[status(500, message="upstream overloaded")] * 3)
-    with pytest.raises(LLMBackendError, match=r"InternalServerError \(transient, still failing after the client's "
-                                              r"retries.*500 - upstream overloaded") as info:
+    with pytest.raises(LLMBackendError, match=r"InternalServerError \(transient, still failing after 1 retries"
+                                              r".*500 - upstream overloaded") as info:
         openai_caller(server, max_retries=1).ask_json(ASK, used_tokens=0)
-    assert len(server.chat_requests()) == 2
-    assert [e["data"]["outcome"] for e in info.value.partial_reply.events] == ["error"]
+    assert len(server.chat_requests()) == 2  # the client itself never retried
+    assert [e["data"]["outcome"] for e in info.value.partial_reply.events] == ["error", "error"]
+
+
+def test_a_timeout_is_retried_then_reported(server):
+    server.push(delay(3), reply('{"late": false}'))
+    waits: list[float] = []
+    result = openai_caller(server, timeout_s=0.4, max_retries=1, waits=waits).ask_json(ASK, used_tokens=0)
+    assert result.data == {"late": False} and waits == [0.5] and len(server.chat_requests()) == 2
+
+
+def test_retries_stop_at_the_budget(server):
+    server.push(status(500), reply('{"ok": 1}', 10, 2))
+    tracer = Tracer(trace_id=new_trace_id(), agent="it", sinks=[ListSink()])
+    config = LLMConfig(backend="openai", base_url=server.url + "/v1", api_key="test", max_retries=0)
+    from airflow_aimod.core.budget import BudgetGuard, BudgetLimits
+
+    class OneCallLedger:
+        """A shared budget with room for exactly one call: the retry is refused before it is sent."""
+
+        def __init__(self) -> None:
+            self.calls = 0
+
+        def reserve(self, task: str, tokens: int) -> None:
+            self.calls += 1
+            if self.calls > 1:
+                raise BudgetExceeded("DAG run token budget exhausted")
+
+        def settle(self, task: str, reserved: int, used: int) -> None:
+            pass
+
+    caller = LLMCaller(build_chat_model(config), tracer=tracer, timeout_s=5, max_output_tokens=64,
+                       retry=RetryPolicy(max_retries=3), sleep=lambda s: None,
+                       guard=BudgetGuard(BudgetLimits(), ledger=OneCallLedger()))
+    with pytest.raises(BudgetExceeded, match="DAG run token budget exhausted"):
+        caller.ask_json(ASK)
+    assert len(server.chat_requests()) == 1
 
 
 def test_a_slow_server_times_out_quickly_with_advice(server):
@@ -194,6 +242,20 @@ def test_hook_maps_an_env_var_connection_and_its_model_calls_the_server(server, 
     assert request.headers["authorization"] == "Bearer sk-test-123"
     assert request.body["model"] == "gpt-test" and request.body["max_completion_tokens"] == 77
     assert request.body["temperature"] == 0.2
+
+
+def test_the_hook_s_client_never_retries_and_our_caller_makes_the_connection_s_retries(server, monkeypatch):
+    from airflow_aimod.hooks.llm import resolve_llm_with_retries
+
+    conn_id = set_conn(monkeypatch, "aimod_it_retries", host=server.url + "/v1", password="k",
+                       extra={"max_retries": 2})
+    model, retries = resolve_llm_with_retries(conn_id)
+    assert retries == 2 and model.max_retries == 0
+    assert resolve_llm_with_retries("offline")[1] == 0
+    server.push(status(500), status(500), status(500), reply('{"never": 1}'))
+    with pytest.raises(LLMBackendError, match="still failing after 2 retries"):
+        make_caller(model, max_retries=retries).ask_json(ASK)
+    assert len(server.chat_requests()) == 3  # 1 + our 2 retries, none from the openai client
 
 
 def test_test_connection_lists_models_without_a_completion(server, monkeypatch):

@@ -11,7 +11,7 @@ from langchain_core.language_models.chat_models import BaseChatModel
 from langchain_core.messages import AIMessage, BaseMessage
 from langchain_core.outputs import ChatGeneration, ChatResult
 
-from airflow_aimod.core.llm.caller import LLMCaller
+from airflow_aimod.core.llm.caller import LLMCaller, RetryPolicy
 from airflow_aimod.core.llm.offline import OfflineChatModel
 from airflow_aimod.core.prompts import route_messages
 from airflow_aimod.core.tracing import ListSink, Tracer
@@ -57,11 +57,13 @@ class APITimeoutError(Exception):
 
 
 def make(model: Any, *, budget: int | None = None, timeout_s: float = 5.0, max_output_tokens: int = 100,
-         max_reasks: int = 2) -> tuple[LLMCaller, ListSink]:
+         max_reasks: int = 2, max_retries: int = 0) -> tuple[LLMCaller, ListSink]:
+    """A caller without retries unless asked (tests/unit/test_llm_retries.py covers them), never sleeping."""
     sink = ListSink()
     tracer = Tracer(trace_id="t" * 32, agent="unit", sinks=[sink])
     return LLMCaller(model, tracer=tracer, token_budget=budget, timeout_s=timeout_s,
-                     max_output_tokens=max_output_tokens, max_reasks=max_reasks), sink
+                     max_output_tokens=max_output_tokens, max_reasks=max_reasks,
+                     retry=RetryPolicy(max_retries=max_retries), sleep=lambda s: None), sink
 
 
 def test_offline_model_declines_unknown_tasks_in_json():
@@ -147,10 +149,12 @@ def test_budget_counts_the_tokens_of_earlier_re_asks():
 
 @pytest.mark.parametrize("error", [InternalServerError("Error code: 500"), OpenAIAPIError("Error code: 500")])
 def test_transient_backend_errors_say_they_were_retried(error):
-    caller, _ = make(FakeChat(replies=[error]))
-    with pytest.raises(LLMBackendError, match=r"InternalServerError \(transient, still failing") as info:
+    model = FakeChat(replies=[error])
+    caller, _ = make(model, max_retries=2)
+    with pytest.raises(LLMBackendError, match=r"InternalServerError \(transient, still failing after 2 retries") as info:
         caller.ask_json(ASK, used_tokens=0)
-    assert info.value.partial_reply.events[0]["data"]["error"] == "Error code: 500"
+    assert len(model.prompts) == 3
+    assert [e["data"]["error"] for e in info.value.partial_reply.events] == ["Error code: 500"] * 3
 
 
 def test_other_backend_errors_say_what_to_check():

@@ -3,17 +3,20 @@
 Graph nodes never call a tool directly: ``AgentRuntime.tool`` validates the action
 against the envelope first, times it, and returns the tool's value together with the
 ``tool_call`` event. Nodes return state updates built with ``update``/``finish`` so
-every state change carries its transition event.
+every state change carries its transition event. ``ask_json`` builds the call's
+``BudgetGuard`` from the envelope's limits, what this run and the task's earlier Airflow
+tries spent (``prior_usage``), and the DAG run's shared ledger when there is one.
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from airflow_aimod.core.llm.caller import LLMCaller, LLMReply
+from airflow_aimod.core.budget import BudgetGuard, BudgetLimits, SharedLedger
+from airflow_aimod.core.llm.caller import UNKNOWN_TASK, LLMCaller, LLMReply, RetryPolicy
 from airflow_aimod.core.permissions import Action, Envelope, PermissionValidator, Verdict
 from airflow_aimod.core.registry import AgentSpec
 from airflow_aimod.core.state import AgentState, Status
@@ -40,19 +43,41 @@ class AgentRuntime:
     tracer: Tracer
     dialect: str = "sqlite"
     max_output_tokens: int = 1024
+    retry: RetryPolicy = field(default_factory=RetryPolicy)
+    ledger: SharedLedger | None = None  # the DAG run's shared budget
+    prior_usage: Mapping[str, int] = field(default_factory=dict)  # task type -> tokens of earlier tries
+    deadline: float | None = None  # a ``now()`` value no LLM call may pass
+    sleep: Callable[[float], None] = time.sleep
+    now: Callable[[], float] = time.monotonic
 
     @property
     def validator(self) -> PermissionValidator:
         return PermissionValidator(self.envelope, dialect=self.dialect)
 
     def ask_json(self, state: AgentState, messages: Sequence[tuple[str, str]],
-                 required: Sequence[str] = ()) -> LLMReply:
-        """An LLM call inside the envelope and the token budget (the llm.call action is checked too)."""
+                 required: Sequence[str] = (), *, task: str | None = None) -> LLMReply:
+        """An LLM call inside the envelope and the token budgets (the llm.call action is checked too).
+
+        ``task`` is the prompt's task type (default: the ``task`` of its ``<aimod-context>`` block).
+        """
         self.validator.enforce(Action("llm.call", target="chat"))
-        caller = LLMCaller(self.llm, tracer=self.tracer, token_budget=self.envelope.token_budget,
-                           timeout_s=self.spec.call_timeout_s, max_output_tokens=self.max_output_tokens)
-        used = int((state.get("token_usage") or {}).get("total_tokens", 0))
-        return caller.ask_json(messages, used_tokens=used, required=required)
+        task = task or task_of(messages)
+        caller = LLMCaller(self.llm, tracer=self.tracer, timeout_s=self.spec.call_timeout_s,
+                           max_output_tokens=self.max_output_tokens, retry=self.retry, guard=self.budget_guard(state),
+                           deadline=self.deadline, sleep=self.sleep, now=self.now)
+        return caller.ask_json(messages, required=required, task=task)
+
+    def budget_guard(self, state: AgentState) -> BudgetGuard:
+        """The budgets of the next call: this run's usage plus the earlier tries', per task type too."""
+        by_task = dict(self.prior_usage)
+        for event in state.get("events") or ():
+            data = event.get("data") or {}
+            if event.get("kind") == "llm_call" and data.get("task"):
+                tokens = int(data.get("input_tokens") or 0) + int(data.get("output_tokens") or 0)
+                by_task[data["task"]] = by_task.get(data["task"], 0) + tokens
+        used = int((state.get("token_usage") or {}).get("total_tokens", 0)) + sum(self.prior_usage.values())
+        return BudgetGuard(BudgetLimits.of(self.envelope.token_budget), used_total=used, used_by_task=by_task,
+                           ledger=self.ledger)
 
     def check(self, action: Action) -> tuple[Verdict, dict[str, Any]]:
         """The validation layer's verdict on ``action`` and its ``guard`` event."""
@@ -116,6 +141,17 @@ class AgentRuntime:
         usage = {"token_usage": partial.usage} if partial and partial.usage else {}
         return self.finish(node, status, reason, events=[*events, *spent, error_event],
                            work={"escalate_to": escalate_to}, **usage)
+
+
+def task_of(messages: Sequence[tuple[str, str]]) -> str:
+    """The task type a prompt declares in its context block (``route``, ``nl2sql``, ...)."""
+    from airflow_aimod.core.prompts import read_context
+
+    for _, content in reversed(list(messages)):
+        context = read_context(str(content))
+        if context and isinstance(context.get("task"), str):
+            return context["task"]
+    return UNKNOWN_TASK
 
 
 def is_expected_failure(exc: Exception) -> bool:

@@ -52,6 +52,12 @@ MIGRATIONS: tuple[Migration, ...] = (
         "CREATE INDEX IF NOT EXISTS aimod_outcomes_agent_ended ON aimod_outcomes (agent, ended_at)",
         "CREATE INDEX IF NOT EXISTS aimod_outcomes_status_ended ON aimod_outcomes (status, ended_at)",
     )),
+    Migration(3, "token ledger", (
+        """CREATE TABLE IF NOT EXISTS aimod_token_ledger (
+            dag_id TEXT NOT NULL, run_id TEXT NOT NULL, task_key TEXT NOT NULL, try_number INTEGER NOT NULL,
+            task_type TEXT NOT NULL, tokens BIGINT NOT NULL DEFAULT 0, reserved BIGINT NOT NULL DEFAULT 0,
+            updated_at DOUBLE PRECISION NOT NULL, PRIMARY KEY (dag_id, run_id, task_key, try_number, task_type))""",
+    )),
 )
 
 LATEST = MIGRATIONS[-1].version
