@@ -1,8 +1,8 @@
 """Where a task's events and outcome go, from ``[aimod]`` config.
 
 ``[aimod] store_url``: ``sqlite:////abs/path`` (default ``$AIRFLOW_HOME/aimod/store.sqlite``),
-``postgresql://...``, or ``off``. ``[aimod] price_table``: JSON
-``{"model": {"input_per_1k": x, "output_per_1k": y}}`` for the cost of each run.
+``postgresql://...``, or ``off``; or ``[aimod] store_conn_id``, a postgres Airflow connection.
+``[aimod] price_table``: JSON ``{"model": {"input_per_1k": x, "output_per_1k": y}}`` for the cost of each run.
 """
 
 from __future__ import annotations
@@ -18,10 +18,11 @@ DISABLED = ("off", "none", "false", "disabled")
 
 
 def store_url() -> str | None:
-    """The configured store URL, the embedded default, or None when set to ``off``."""
-    from airflow_aimod.settings import aimod_setting, embedded_sqlite_url
+    """The configured store URL (``[aimod] store_conn_id`` or ``store_url``), the embedded default, or None
+    when set to ``off``."""
+    from airflow_aimod.settings import configured_url, embedded_sqlite_url
 
-    url = aimod_setting("store_url")
+    url = configured_url("store_url", "store_conn_id")
     if url.lower() in DISABLED:
         return None
     return url or embedded_sqlite_url("store.sqlite", setting="store_url")
