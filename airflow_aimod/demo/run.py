@@ -5,7 +5,8 @@
 quickstart DAG once per request in a child process whose Airflow logs go to
 ``workdir/demo.log``; the parent prints a readable summary of what happened. Then
 ``aimod_data_ops`` judges daily orders on a copy of the warehouse with an injected spike:
-two detectors, one rule, agreement or a person.
+two detectors, one rule, agreement or a person. Last, one PII request of ``aimod_approvals``
+waits for approval and a named reviewer approves it through the REST API (``demo/approval.py``).
 """
 
 from __future__ import annotations
@@ -80,11 +81,19 @@ def main(*, workdir: str = ".aimod-demo", requests: list[str] | None = None) -> 
     if child.returncode != 0:
         print(f"aimod demo: the Airflow run failed; see {log_path}", file=sys.stderr)
         return 1
-    from airflow_aimod.demo.summary import render, render_anomalies
+    from airflow_aimod.demo.approval import REVIEWER, ApprovalDemo
+    from airflow_aimod.demo.summary import render, render_anomalies, render_approval
 
+    print(f"aimod demo: a PII request waits on Required Actions; {REVIEWER!r} approves it over REST ...", flush=True)
+    try:
+        approval = ApprovalDemo(root=root, env=env).run()
+    except RuntimeError as exc:
+        print(f"aimod demo: the approval step failed: {exc}", file=sys.stderr)
+        return 1
     print(render(json.loads(results_path.read_text())))
     anomalies = json.loads(results_path.with_name("anomalies.json").read_text())
     print("\n" + render_anomalies(anomalies, spike_day=SPIKE_DAY))
+    print("\n" + render_approval(approval))
     print(f"\nDone in {time.monotonic() - started:.0f} s. Airflow logs: {log_path}")
     return 0
 

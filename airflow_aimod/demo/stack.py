@@ -42,7 +42,7 @@ class AirflowStack:
         if not database_url.startswith("postgresql://"):
             raise ValueError(f"database_url must be a postgresql:// URL (tests/pg.py), got {database_url!r}")
         self.home = home
-        self.port = _free_port()
+        self.port = free_port()
         self.base_url = f"http://127.0.0.1:{self.port}"
         self.users = dict(users)
         self.components = components
@@ -103,7 +103,7 @@ class AirflowStack:
     def kill(self, name: str) -> None:
         """SIGKILL one component's process group at once (a crash), without restarting it."""
         proc = self.procs.pop(name)
-        _signal_group(proc.pid, signal.SIGKILL)
+        signal_group(proc.pid, signal.SIGKILL)
         proc.wait()
 
     def stop(self, grace: float = 15) -> None:
@@ -111,7 +111,7 @@ class AirflowStack:
         self._terminate(list(self.procs.values()), grace)
         self.procs.clear()
         for pid in self.stray_pids():
-            _kill(pid)
+            kill_pid(pid)
         self._http.close()
 
     def spawn(self, name: str, args: list[str] | None = None, *, cwd: Path | None = None,
@@ -133,14 +133,14 @@ class AirflowStack:
     @staticmethod
     def _terminate(procs: list[subprocess.Popen], grace: float) -> None:
         for proc in procs:
-            _signal_group(proc.pid, signal.SIGTERM)
+            signal_group(proc.pid, signal.SIGTERM)
         deadline = time.monotonic() + grace
         for proc in procs:
             try:
                 proc.wait(timeout=max(0.1, deadline - time.monotonic()))
             except subprocess.TimeoutExpired:
                 pass
-            _signal_group(proc.pid, signal.SIGKILL)
+            signal_group(proc.pid, signal.SIGKILL)
             proc.wait()
 
     def __enter__(self) -> AirflowStack:
@@ -226,20 +226,20 @@ def airflow_executable() -> str:
     return str(Path(sys.executable).with_name("airflow"))
 
 
-def _free_port() -> int:
+def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
 
 
-def _signal_group(pgid: int, sig: signal.Signals) -> None:
+def signal_group(pgid: int, sig: signal.Signals) -> None:
     try:
         os.killpg(pgid, sig)
     except (ProcessLookupError, PermissionError):
         pass
 
 
-def _kill(pid: int) -> None:
+def kill_pid(pid: int) -> None:
     try:
         os.kill(pid, signal.SIGKILL)
     except (ProcessLookupError, PermissionError):

@@ -75,5 +75,21 @@ def render_anomalies(run: dict[str, Any], *, spike_day: str) -> str:
     return "\n".join(lines)
 
 
+def render_approval(step: dict[str, Any]) -> str:
+    """The approval part: the request, the query that waited, who approved it, what it returned."""
+    out = step.get("outcome") or {}
+    result = out.get("result") or {}
+    approvals = out.get("approvals") or [{}]
+    lines = [f"[approval] {step['request']}",
+             f"    waited on  : Required Actions ({step.get('subject')})",
+             f"    approved   : {step.get('chosen_options')} by {step.get('reviewer_name')} "
+             f"(user {step.get('reviewer')}) through the REST API",
+             f"    sql        : {' '.join(str(result.get('sql') or '').split())}",
+             f"    result     : {out.get('status')} - {result.get('row_count', 0)} row(s) from the approved query; "
+             f"agent recorded {approvals[-1].get('decision')} by {approvals[-1].get('reviewer')}",
+             f"    dag run    : {step.get('state')} ({step.get('run_id')})"]
+    return "\n".join(lines)
+
+
 def _states(run: dict[str, Any]) -> str:
     return ", ".join(f"{task}={state}" for task, state in sorted(run["tasks"].items()))

@@ -38,6 +38,7 @@ APPROVE = "Approve"
 REJECT = "Reject"
 TIMEOUT_OUTCOMES = {"reject": REJECT, "approve": APPROVE}
 EDITABLE = ("sql",)  # payload fields a reviewer may change; a change turns "Approve" into "edit"
+APPROVAL_XCOM_KEY = "aimod_approval"  # the open request (its ti id), read by sensors.approval.AgentApprovalSensor
 
 
 def request_text(payload: Mapping[str, Any]) -> tuple[str, str]:
@@ -45,13 +46,17 @@ def request_text(payload: Mapping[str, Any]) -> tuple[str, str]:
     tables = ", ".join(payload.get("tables") or []) or "no table"
     what = "a query" if payload.get("sql") else payload.get("action") or "an action"
     subject = f"{payload.get('agent', 'agent')}: approve {what} on {tables}?"
+    if payload.get("clears"):
+        subject = f"{payload.get('agent', 'agent')}: approve clearing {len(payload['clears'])} failed task(s) for a retry?"
     confidence = payload.get("confidence")
     proposed = ["**Proposed SQL:**", "", "```sql", str(payload["sql"]), "```", ""] if payload.get("sql") else []
+    proposed += _clear_lines(payload.get("clears") or [])
+    proposed += _expectation_lines(payload.get("expectations") or [])
     lines = [
         f"**Why approval is needed:** {'; '.join(payload.get('reasons') or ['the envelope requires it'])}",
         f"**Question:** {payload.get('question') or '—'}",
         *proposed,
-        f"**Tables:** {tables}",
+        *([] if payload.get("clears") else [f"**Tables:** {tables}"]),
         f"**Confidence:** {confidence:.2f}" if isinstance(confidence, (int, float)) else "**Confidence:** —",
         f"**Rationale:** {payload.get('rationale') or '—'}",
         f"**Trace id:** `{payload.get('trace_id')}`", "",
@@ -61,6 +66,30 @@ def request_text(payload: Mapping[str, Any]) -> tuple[str, str]:
         lines.append(f"To run a different query, edit the **sql** field and choose {APPROVE}: "
                      "the SQL guard checks the edited query again before it runs.")
     return subject, "\n".join(lines)
+
+
+def _clear_lines(clears: Sequence[Mapping[str, Any]]) -> list[str]:
+    """Markdown lines listing proposed task clears (the ETL monitor's payload), with their evidence."""
+    if not clears:
+        return []
+    lines = ["**Proposed clears (each task runs again):**", ""]
+    for c in clears:
+        evidence = "; ".join(c.get("evidence") or []) or "no evidence"
+        lines.append(f"- `{c.get('dag_id')}` run `{c.get('run_id')}` task `{c.get('task_id')}`: try "
+                     f"{c.get('try_number')} failed, {c.get('classification')} — {evidence} "
+                     f"(uses 1 of the {c.get('retries_left')} automatic retries left)")
+    return [*lines, ""]
+
+
+def _expectation_lines(expectations: Sequence[Mapping[str, Any]]) -> list[str]:
+    """Markdown lines listing proposed expectations (the schema validator's payload), with their evidence."""
+    if not expectations:
+        return []
+    lines = [f"**Proposed expectations ({len(expectations)}; approved, they join the suite):**", ""]
+    for e in expectations:
+        kwargs = ", ".join(f"{k}={v!r}" for k, v in (e.get("kwargs") or {}).items())
+        lines.append(f"- `{e.get('type')}({kwargs})` — {e.get('evidence') or 'no evidence'}")
+    return [*lines, ""]
 
 
 def editable_params(payload: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
@@ -152,6 +181,9 @@ class HumanApprovalMixin:
             notifier(context)
         resume = {"thread_id": result.thread_id, "trace_id": result.state.get("trace_id"),
                   "proposal": {key: payload[key] for key in EDITABLE if key in payload}}
+        context["ti"].xcom_push(key=APPROVAL_XCOM_KEY, value={  # what an AgentApprovalSensor waits on
+            "ti_id": str(context["task_instance"].id), "action_id": payload.get("action_id"),
+            "trace_id": resume["trace_id"], "subject": subject, "proposal": resume["proposal"]})
         self.log.info("waiting for a person on %s (thread %s, trace %s); answer at %s", payload.get("action_id"),
                       result.thread_id, resume["trace_id"], required_actions_url(context) or "Required Actions")
         if AIRFLOW_V_3_3_PLUS:

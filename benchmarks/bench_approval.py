@@ -1,0 +1,156 @@
+"""Approval resume latency and worker slots while waiting: our agent against Airflow's ApprovalOperator.
+
+One real stack (api-server, scheduler, dag-processor; LocalExecutor; Postgres metadata DB) runs
+the two DAGs of ``benchmarks/dags/aimod_bench_approval.py`` ``--runs`` times each:
+``SQLAgentOperator(hitl=True)`` (asks about a PII query; on approval resumes its LangGraph graph
+from the checkpoint and runs the query) and the baseline, Airflow's own ``ApprovalOperator`` (asks;
+returns on approval). All of them wait at once with ``parallelism=2``; the task instances counted
+``running``/``queued`` then are the worker slots held by waiting tasks (must be 0). Then each
+request is answered, one at a time, alternating agent and baseline, once its worker is gone (the
+Airflow 3.3.2 race, ARCHITECTURE.md). Per answer: seconds from the PATCH to the task running again
+(the PATCH itself sets ``scheduled``; ``running`` means a worker resumed it) and to ``success``.
+Medians, and the agent/baseline ratio.
+
+    .venv/bin/python benchmarks/bench_approval.py [--runs 3]   # needs Postgres on 127.0.0.1:5432
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+import httpx  # noqa: E402
+
+from airflow_aimod.demo.stack import AirflowStack  # noqa: E402
+from airflow_aimod.demo.warehouse import build_warehouse  # noqa: E402
+from tests.pg import throwaway_database  # noqa: E402
+
+DAGS = {"agent": "aimod_bench_agent", "baseline": "aimod_bench_native"}
+TASK, USER = "ask", "reviewer"
+DONE = {"success", "failed", "skipped", "upstream_failed"}
+
+
+def get(stack: AirflowStack, path: str, **kwargs) -> dict:
+    """GET ``path`` as the reviewer; ``{}`` when a starved api-server does not answer in time (poll again)."""
+    try:
+        resp = stack.api("GET", path, user=USER, timeout=60, **kwargs)
+    except httpx.TimeoutException:
+        return {}
+    return resp.json() if resp.status_code == 200 else {}
+
+
+def ti_path(dag_id: str, run_id: str) -> str:
+    return f"/dags/{dag_id}/dagRuns/{run_id}/taskInstances/{TASK}"
+
+
+def task_states(stack: AirflowStack) -> dict[tuple[str, str], str]:
+    """(dag id, run id) -> state of its task, for every task instance of the stack, in one call."""
+    listing = get(stack, "/dags/~/dagRuns/~/taskInstances", params={"limit": 500})
+    return {(ti["dag_id"], ti["dag_run_id"]): str(ti["state"]) for ti in listing.get("task_instances", [])}
+
+
+def all_parked(stack: AirflowStack, order: list[tuple[str, str]]) -> dict[str, int] | None:
+    """Counts per state once every request awaits input and the scheduler has processed its worker's exit."""
+    states = task_states(stack)
+    if not states or any(states.get((DAGS[kind], run_id)) != "awaiting_input" for kind, run_id in order):
+        return None
+    log = stack.log_text("scheduler").splitlines()
+    for kind, run_id in order:
+        line = f"TaskInstance Finished: dag_id={DAGS[kind]}, task_id={TASK}, run_id={run_id},"
+        if not any(line in row and "state=awaiting_input" in row for row in log):
+            return None
+    counts: dict[str, int] = {}
+    for state in states.values():
+        counts[state] = counts.get(state, 0) + 1
+    return counts
+
+
+def answer_and_time(stack: AirflowStack, dag_id: str, run_id: str, timeout: float = 300) -> tuple[float, float]:
+    """PATCH Approve; seconds until the task is running again, and until it has finished."""
+    started = time.perf_counter()
+    resp = stack.api("PATCH", f"{ti_path(dag_id, run_id)}/-1/hitlDetails", user=USER, timeout=120,
+                     json={"chosen_options": ["Approve"], "params_input": {}})
+    if resp.status_code != 200:
+        raise RuntimeError(f"answering {dag_id}/{run_id} failed: {resp.status_code} {resp.text}")
+    resumed = None
+    while time.perf_counter() - started < timeout:
+        state = get(stack, ti_path(dag_id, run_id)).get("state")
+        now = time.perf_counter() - started
+        if resumed is None and (state == "running" or state in DONE):
+            resumed = now
+        if state in DONE:
+            if state != "success":
+                raise RuntimeError(f"{dag_id}/{run_id} ended {state}:\n{stack.task_log(dag_id, run_id, TASK)[-3000:]}")
+            return resumed, now
+        time.sleep(0.1)
+    raise RuntimeError(f"{dag_id}/{run_id} did not finish within {timeout:.0f}s")
+
+
+def run(runs: int, parallelism: int) -> dict:
+    root = Path(tempfile.mkdtemp(prefix="aimod-bench-approval-"))
+    result = measure(root, runs, parallelism)  # on an error the logs stay in root
+    shutil.rmtree(root, ignore_errors=True)
+    return result
+
+
+def measure(root: Path, runs: int, parallelism: int) -> dict:
+    """Start the stack under ``root``, park ``runs`` requests per DAG, answer them one by one."""
+    build_warehouse(root / "warehouse.db")
+    with throwaway_database("aimod_bench") as metadata, throwaway_database("aimod_bench_ckpt") as checkpoints:
+        env = {"AIRFLOW__AIMOD__CHECKPOINT_URL": checkpoints,
+               "AIRFLOW_CONN_AIMOD_WAREHOUSE": json.dumps({"conn_type": "sqlite", "host": str(root / "warehouse.db")}),
+               "AIRFLOW_CONN_AIMOD_LLM_DEFAULT": json.dumps({"conn_type": "aimod_llm",
+                                                             "extra": {"backend": "offline"}})}
+        stack = AirflowStack(home=root / "airflow", database_url=metadata, dags_folder=Path(__file__).parent / "dags",
+                             users={USER: "bench-pw-1"}, env=env, parallelism=parallelism)
+        try:
+            stack.start(timeout=400)
+            for dag_id in DAGS.values():
+                stack.wait_for(lambda d=dag_id: get(stack, f"/dags/{d}"), timeout=300, every=2,
+                               what=f"the dag-processor to parse {dag_id}")
+            order = [(kind, f"run-{i}") for i in range(runs) for kind in DAGS]
+            for kind, run_id in order:
+                resp = stack.api("POST", f"/dags/{DAGS[kind]}/dagRuns", user=USER, timeout=120,
+                                 json={"dag_run_id": run_id, "logical_date": None})
+                assert resp.status_code == 200, resp.text
+            held = stack.wait_for(lambda: all_parked(stack, order), timeout=900, every=3,
+                                  what=f"{len(order)} requests parked")
+            times: dict[str, list[tuple[float, float]]] = {kind: [] for kind in DAGS}
+            for kind, run_id in order:
+                times[kind].append(answer_and_time(stack, DAGS[kind], run_id))
+        finally:
+            stack.stop()
+    return {"held": held, "times": times, "waiting": len(order)}
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=3, help="runs per DAG (default 3)")
+    parser.add_argument("--parallelism", type=int, default=2)
+    args = parser.parse_args()
+    result = run(args.runs, args.parallelism)
+    held = result["held"]
+    slots = held.get("running", 0) + held.get("queued", 0)
+    print(f"while {result['waiting']} requests waited (parallelism {args.parallelism}): states {held}; "
+          f"worker slots held: {slots}")
+    medians = {kind: (statistics.median(t[0] for t in ts), statistics.median(t[1] for t in ts))
+               for kind, ts in result["times"].items()}
+    print(f"{'operator':<34} {'answers':>7} {'to running s':>12} {'to success s':>12}")
+    labels = {"agent": "SQLAgentOperator(hitl=True)", "baseline": "ApprovalOperator (baseline)"}
+    for kind, (resumed, done) in medians.items():
+        print(f"{labels[kind]:<34} {len(result['times'][kind]):>7} {resumed:>12.2f} {done:>12.2f}")
+    agent, base = medians["agent"], medians["baseline"]
+    print(f"{'agent/baseline':<34} {'':>7} {agent[0] / base[0]:>11.2f}x {agent[1] / base[1]:>11.2f}x")
+    return 0 if slots == 0 else 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
