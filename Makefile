@@ -6,7 +6,10 @@ VENV   := .venv
 UV     := $(VENV)/bin/uv
 STAMP  := $(VENV)/.aimod-installed
 
-.PHONY: demo test bench clean
+.PHONY: demo test bench clean chromium
+
+# The browser tests drive the system Chromium (never a downloaded one): install it with apt when missing.
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 $(STAMP): requirements.lock pyproject.toml
 	test -x $(VENV)/bin/python || $(PYTHON) -m venv $(VENV)
@@ -19,8 +22,14 @@ $(STAMP): requirements.lock pyproject.toml
 demo: $(STAMP)
 	$(VENV)/bin/aimod demo
 
-test: $(STAMP)
+test: $(STAMP) chromium
 	$(VENV)/bin/python -m pytest -p no:cacheprovider -q tests
+
+chromium:
+	@command -v chromium >/dev/null 2>&1 || test -x /usr/bin/chromium || \
+	  (echo "installing chromium with apt for the browser tests ..." && \
+	   $(SUDO) apt-get update -q && $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends chromium) || \
+	  echo "WARNING: could not install chromium; the browser tests will fail (apt-get install -y chromium)"
 
 bench: $(STAMP)
 	for b in benchmarks/bench_*.py; do $(VENV)/bin/python $$b || exit 1; done

@@ -29,6 +29,18 @@ _JS = """
 document.getElementById('trace-pick')?.addEventListener('change', e => {
   const q = new URLSearchParams(location.search); q.set('trace', e.target.value); location.search = q.toString();
 });
+// Inside the Airflow UI the page sits in a sandboxed iframe that may not navigate the top window:
+// links to Airflow pages move the UI's own router instead (same origin), as its menu would.
+document.querySelectorAll('a[target="_top"]').forEach(a => a.addEventListener('click', e => {
+  if (window.top === window) return;
+  try {
+    const url = new URL(a.href, location.href);
+    if (url.origin !== window.top.location.origin) return;
+    e.preventDefault();
+    window.top.history.pushState({}, '', url.pathname + url.search);
+    window.top.dispatchEvent(new PopStateEvent('popstate'));
+  } catch (err) { /* cross-origin UI: leave the link to the browser */ }
+}));
 """
 
 

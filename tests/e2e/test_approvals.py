@@ -21,6 +21,7 @@ from airflow_aimod.operators.approval import APPROVE, REJECT, answer_from_event,
 from tests.conftest import REPO
 from airflow_aimod.demo.stack import AirflowStack
 from tests.pg import throwaway_database
+from tests.support.browser import Browser
 
 pytestmark = [pytest.mark.airflow, pytest.mark.postgres, pytest.mark.timeout(420)]
 
@@ -200,6 +201,26 @@ def test_pii_questions_wait_as_native_hitl_requests_holding_no_worker_slot(stack
     assert "email" in sql.lower() and sql in hitl["body"]
     for part in ("customers.email", "**Confidence:**", "**Rationale:**", "**Trace id:**"):
         assert part in hitl["body"]
+
+
+def test_the_required_actions_page_shows_the_pending_request_with_its_sql(stack):
+    """Headless Chromium, signed in as an assignee, opens the link the operator logs for the paused task."""
+    from playwright.sync_api import expect
+
+    hitl = parked(stack, "approve", "sql_agent")
+    sql = hitl["params"]["sql"]["value"]
+    with Browser() as browser:
+        page = browser.signed_in(stack.base_url, "reviewer", USERS["reviewer"])
+        page.goto(f"{stack.base_url}/dags/{DAG_ID}/runs/approve/tasks/sql_agent/required_actions?map_index=-1")
+        expect(page.get_by_text(hitl["subject"], exact=True)).to_be_visible()
+        expect(page.locator("code", has_text=sql).first).to_be_visible()  # the body's "Proposed SQL" block
+        expect(page.locator("textarea[name=element_sql]")).to_have_value(sql)  # the editable sql field
+        expect(page.get_by_text("touches PII column customers.email").first).to_be_visible()
+        expect(page.get_by_text("Awaiting Input").first).to_be_visible()
+        for option in (APPROVE, REJECT):
+            expect(page.get_by_role("button", name=option, exact=True)).to_be_enabled()
+        browser.screenshot(page, "required-actions-pii-request")
+    assert task_instance(stack, "approve", "sql_agent")["state"] == "awaiting_input"  # looking answers nothing
 
 
 def test_restarting_the_scheduler_loses_no_waiting_approval(stack):
