@@ -50,7 +50,14 @@ def get_provider_info() -> dict:
             {"integration-name": "AiMod",
              "python-modules": ["airflow_aimod.operators.router", "airflow_aimod.operators.sql",
                                 "airflow_aimod.operators.human_review", "airflow_aimod.operators.anomaly",
-                                "airflow_aimod.operators.arbitration"]},
+                                "airflow_aimod.operators.arbitration", "airflow_aimod.operators.profiler",
+                                "airflow_aimod.operators.etl_monitor", "airflow_aimod.operators.validator"]},
+        ],
+        "sensors": [
+            {"integration-name": "AiMod", "python-modules": ["airflow_aimod.sensors.approval"]},
+        ],
+        "triggers": [
+            {"integration-name": "AiMod", "python-modules": ["airflow_aimod.triggers.approval"]},
         ],
         "hooks": [
             {"integration-name": "AiMod",

@@ -1,4 +1,4 @@
-"""Quickstart: route a request, answer data questions with the SQL agent, send the rest to a person.
+"""Quickstart: route a request, answer data questions with the SQL agent, profile tables, send the rest to a person.
 
 Trigger with a request, e.g. ``{"request": "What is the total revenue by country in 2024?"}``.
 Connections: ``aimod_warehouse`` (sqlite or postgres) and ``aimod_llm_default`` (conn type
@@ -10,6 +10,7 @@ from __future__ import annotations
 import pendulum
 from airflow.sdk import DAG, Param, task
 
+from airflow_aimod.operators.profiler import DataProfilerOperator
 from airflow_aimod.operators.router import TaskRouterOperator
 from airflow_aimod.operators.sql import SQLAgentOperator
 
@@ -25,7 +26,7 @@ with DAG(
     route = TaskRouterOperator(
         task_id="route",
         request="{{ params.request }}",
-        agent_tasks={"sql_agent": "sql_agent"},
+        agent_tasks={"sql_agent": "sql_agent", "data_profiler": "data_profiler"},
         human_review_task_id="human_review",
         fallback_task_id="agent_unavailable",
     )
@@ -36,6 +37,13 @@ with DAG(
         conn_id="aimod_warehouse",
         pii_columns=["customers.email", "customers.phone", "customers.full_name"],
         max_rows=200,
+    )
+
+    data_profiler = DataProfilerOperator(
+        task_id="data_profiler",
+        request="{{ params.request }}",
+        conn_id="aimod_warehouse",
+        pii_columns=["customers.email", "customers.phone", "customers.full_name"],
     )
 
     @task(task_id="human_review")
@@ -50,4 +58,4 @@ with DAG(
         return {"status": "escalated", "agent": decision.get("agent"), "trace_id": decision.get("trace_id"),
                 "reason": f"agent {decision.get('agent')} has no task in this DAG; a person takes the request"}
 
-    route >> [sql_agent, human_review(route.output), agent_unavailable(route.output)]
+    route >> [sql_agent, data_profiler, human_review(route.output), agent_unavailable(route.output)]

@@ -73,6 +73,54 @@ def anomaly_messages(request: str, subject: str, detection: Mapping[str, Any]) -
     return [("system", ANOMALY_SYSTEM), ("human", human)]
 
 
+ETL_SYSTEM = (
+    "You are an ETL on-call assistant. Failed Airflow task instances were diagnosed from their logs by declared "
+    "rules (transient: may succeed on a retry; permanent: will fail again; unknown: a person must look). Explain "
+    "each failure from its evidence lines for a data engineer, and decide which ones to clear for a retry: only "
+    "failures marked clear_candidate may be cleared; never change schedules or pause DAGs. Reply with one JSON "
+    "object only: {\"summary\": \"...\", \"confidence\": 0..1, \"actions\": [{\"kind\": \"airflow.clear_task\", "
+    "\"failure_id\": \"...\", \"reason\": \"...\"}]}."
+)
+
+
+def etl_messages(request: str, failures: Sequence[Mapping[str, Any]], *, allow_clear: bool) -> Messages:
+    """Messages asking to explain diagnosed task failures and pick the ones to clear."""
+    context = {"task": "explain_etl_failures", "request": request, "allow_clear": allow_clear,
+               "failures": [dict(f) for f in failures]}
+    human = f"Request:\n{request}\n\nDiagnosed failures (evidence lines from the task logs):\n{context_block(context)}"
+    return [("system", ETL_SYSTEM), ("human", human)]
+
+
+PROFILE_SYSTEM = (
+    "You explain a table profile computed in the database (row count, null rates, distinct counts, ranges, "
+    "quantiles, top values, inferred types) and the data-quality verdict declared thresholds gave. The numbers "
+    "and the verdict are decided; do not change them. Say what matters to a data engineer, from the numbers "
+    "only. Reply with one JSON object only: {\"summary\": \"...\", \"confidence\": 0..1}."
+)
+
+
+def profile_messages(request: str, profile: Mapping[str, Any], assessment: Mapping[str, Any]) -> Messages:
+    """Messages asking for an explanation of ``profile`` (a ``TableProfile.to_dict()``) and its ``assessment``."""
+    context = {"task": "explain_profile", "request": request, "profile": profile, "assessment": assessment}
+    human = f"Request:\n{request}\n\nProfile and quality verdict:\n{context_block(context)}"
+    return [("system", PROFILE_SYSTEM), ("human", human)]
+
+
+VALIDATION_SYSTEM = (
+    "You explain the result of a Great Expectations validation of a table or query. Which expectations passed "
+    "or failed is decided; do not change it. For each failed expectation say what was expected and what was "
+    "found (unexpected count, share, example values) for a data engineer, from the numbers only. Reply with one "
+    "JSON object only: {\"summary\": \"...\", \"confidence\": 0..1}."
+)
+
+
+def validation_messages(request: str, subject: str, validation: Mapping[str, Any]) -> Messages:
+    """Messages asking for an explanation of ``validation`` (a ``GxRunner.validate`` summary)."""
+    context = {"task": "explain_validation", "request": request, "subject": subject, "validation": validation}
+    human = f"Request:\n{request}\n\nValidated: {subject}\nValidation result:\n{context_block(context)}"
+    return [("system", VALIDATION_SYSTEM), ("human", human)]
+
+
 def read_context(text: str) -> dict[str, Any] | None:
     """The JSON context block of a prompt, or ``None`` when it has none."""
     match = _BLOCK.search(text)

@@ -6,13 +6,13 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from airflow_aimod.exceptions import ConfigurationError
-from airflow_aimod.operators.base import AgentOperator
+from airflow_aimod.operators._warehouse import WarehouseAgentOperator
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
 
 
-class AnomalyDetectorOperator(AgentOperator):
+class AnomalyDetectorOperator(WarehouseAgentOperator):
     """Detect anomalies in ``metric_sql``'s result (on ``conn_id``) or in ``series``.
 
     The query runs read-only through the SQL guard and returns ``(timestamp, value)`` rows
@@ -30,7 +30,7 @@ class AnomalyDetectorOperator(AgentOperator):
     """
 
     agent_name = "anomaly_detector"
-    template_fields: Sequence[str] = (*AgentOperator.template_fields, "metric_name", "metric_sql", "conn_id")
+    template_fields: Sequence[str] = (*WarehouseAgentOperator.template_fields, "metric_name", "metric_sql", "conn_id")
 
     def __init__(self, *, metric_name: str, metric_sql: str | None = None, conn_id: str | None = None,
                  series: Sequence[Any] | None = None, method: str = "auto", sensitivity: str = "medium",
@@ -48,24 +48,12 @@ class AnomalyDetectorOperator(AgentOperator):
         self.metric_name, self.metric_sql, self.conn_id = metric_name, metric_sql, conn_id
         self.series = list(series) if series is not None else None
         self.method, self.sensitivity, self.max_points = method, sensitivity, max_points
-        self._executor: Any = None
-        self._dialect: str | None = None
 
     def request_text(self) -> str:
         return f"Detect anomalies in {self.metric_name}"
 
-    def dialect(self) -> str:
-        return self._dialect or "sqlite"
-
-    def execute(self, context: Context) -> dict[str, Any]:
-        if self.metric_sql is None:
-            return super().execute(context)
-        from airflow_aimod.hooks.warehouse import dialect_for, get_connection, open_readonly_executor
-
-        self._dialect = dialect_for(get_connection(self.conn_id).conn_type)
-        with open_readonly_executor(self.conn_id) as executor:
-            self._executor = executor
-            return super().execute(context)
+    def needs_warehouse(self) -> bool:
+        return self.metric_sql is not None
 
     def build_graph(self, runtime: Any, context: Context) -> Any:
         from airflow_aimod.core.agents.anomaly_detector import AnomalyTools, build_graph

@@ -6,13 +6,13 @@ from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from airflow_aimod.exceptions import ConfigurationError
-from airflow_aimod.operators.base import AgentOperator
+from airflow_aimod.operators._warehouse import WarehouseAgentOperator
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
 
 
-class SQLAgentOperator(AgentOperator):
+class SQLAgentOperator(WarehouseAgentOperator):
     """Ask ``question`` of the database behind ``conn_id`` (SQLite or Postgres).
 
     The agent introspects the schema, drafts SQL, validates it (SQL guard + every table
@@ -29,7 +29,7 @@ class SQLAgentOperator(AgentOperator):
     """
 
     agent_name = "sql_agent"
-    template_fields: Sequence[str] = (*AgentOperator.template_fields, "question", "conn_id")
+    template_fields: Sequence[str] = (*WarehouseAgentOperator.template_fields, "question", "conn_id")
 
     def __init__(self, *, question: str, conn_id: str, max_rows: int = 1000, pii_tables: Iterable[str] = (),
                  pii_columns: Iterable[str] = (), max_tables: int | None = None, **kwargs: Any) -> None:
@@ -49,21 +49,9 @@ class SQLAgentOperator(AgentOperator):
         self.question = question
         self.conn_id = conn_id
         self.max_rows = max_rows
-        self._dialect: str | None = None
 
     def request_text(self) -> str:
         return self.question
-
-    def dialect(self) -> str:
-        return self._dialect or "sqlite"
-
-    def execute(self, context: Context) -> dict[str, Any]:
-        from airflow_aimod.hooks.warehouse import dialect_for, get_connection, open_readonly_executor
-
-        self._dialect = dialect_for(get_connection(self.conn_id).conn_type)
-        with open_readonly_executor(self.conn_id) as executor:
-            self._executor = executor
-            return super().execute(context)
 
     def build_graph(self, runtime: Any, context: Context) -> Any:
         from airflow_aimod.core.agents.sql_agent import SqlAgentTools, build_graph

@@ -25,8 +25,8 @@ def test_data_question_is_routed_to_the_sql_agent_and_answered(quickstart_dag, w
 
     dag_run, states, xcom = run(quickstart_dag, "How many orders were placed in 2024?")
     assert str(dag_run.state) == "success"
-    assert states == {"route": "success", "sql_agent": "success", "human_review": "skipped",
-                      "agent_unavailable": "skipped"}
+    assert states == {"route": "success", "sql_agent": "success", "data_profiler": "skipped",
+                      "human_review": "skipped", "agent_unavailable": "skipped"}
     decision = xcom[("route", "return_value")]
     assert decision["agent"] == "sql_agent" and decision["decision"] == "dispatch"
     assert decision["confidence"] >= 0.85 and decision["branch"] == "sql_agent"
@@ -54,13 +54,31 @@ def test_vague_request_goes_to_human_review(quickstart_dag):
     assert xcom[("human_review", "return_value")]["status"] == "escalated"
 
 
-def test_confident_route_to_an_agent_without_a_task_takes_the_fallback(quickstart_dag):
+def test_a_profiling_request_is_routed_to_the_data_profiler_and_profiled(quickstart_dag, warehouse):
+    import sqlite3
+
     dag_run, states, xcom = run(quickstart_dag, "Profile the orders table: null rates and distinct counts per column")
     decision = xcom[("route", "return_value")]
+    assert (decision["agent"], decision["decision"]) == ("data_profiler", "dispatch"), decision
+    assert states == {"route": "success", "sql_agent": "skipped", "data_profiler": "success",
+                      "human_review": "skipped", "agent_unavailable": "skipped"}
+    out = xcom[("data_profiler", "return_value")]
+    profile = out["result"]["profile"]
+    expected = sqlite3.connect(warehouse).execute("SELECT count(*), count(DISTINCT status) FROM orders").fetchone()
+    status = next(c for c in profile["columns"] if c["name"] == "status")
+    assert (out["status"], profile["table"], profile["row_count"], status["distinct_count"]) == \
+        ("answered", "orders", *expected)
+    assert out["result"]["assessment"]["verdict"] == "normal" and out["trace_id"] == decision["trace_id"]
+
+
+def test_confident_route_to_an_agent_without_a_task_takes_the_fallback(quickstart_dag):
+    dag_run, states, xcom = run(quickstart_dag, "Summarize this incident thread for me")
+    decision = xcom[("route", "return_value")]
     if decision["decision"] != "dispatch":
-        pytest.fail(f"expected a confident route to data_profiler, got {decision}")
-    assert decision["agent"] == "data_profiler" and states["agent_unavailable"] == "success"
-    assert states["sql_agent"] == "skipped" and states["human_review"] == "skipped"
+        pytest.fail(f"expected a confident route to summarizer, got {decision}")
+    assert decision["agent"] == "summarizer" and states["agent_unavailable"] == "success"
+    assert states["sql_agent"] == "skipped" and states["data_profiler"] == "skipped"
+    assert states["human_review"] == "skipped"
 
 
 def test_question_the_schema_cannot_answer_is_refused_gracefully(quickstart_dag):

@@ -1,4 +1,4 @@
-"""The offline route classifier: accuracy on labelled requests, safety, determinism, speed."""
+"""The offline route classifier: accuracy on labelled requests, safety, determinism (speed: benchmarks/bench_classifier.py)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,6 @@ import json
 import math
 import subprocess
 import sys
-import time
 from collections import Counter
 from pathlib import Path
 
@@ -167,12 +166,9 @@ def test_steps_a_coordinator_describes_are_not_mistaken_for_several_asks():
     assert "several asks" not in result["rationale"]
 
 
-def test_oversized_noise_is_fast_and_low():
+def test_oversized_noise_is_low():
     noise = " ".join(f"qz{i * 7919 % 10007:x}vk" for i in range(20_000))[:100_000]
-    start = time.perf_counter()
-    result = _classify(noise)
-    assert time.perf_counter() - start < 1.0
-    assert result["confidence"] < 0.5
+    assert _classify(noise)["confidence"] < 0.5
 
 
 def test_an_injection_hidden_deep_in_a_long_request_is_still_found():
@@ -249,14 +245,6 @@ def test_same_output_in_a_fresh_process_with_another_hash_seed():
                          env={"PYTHONHASHSEED": "12345", "PYTHONPATH": str(root)}).stdout
     here = json.dumps([CLASSIFIER.classify(x.request, AGENTS) for x in CASES[::5]], sort_keys=True)
     assert out.strip() == here
-
-
-def test_a_thousand_classifications_take_well_under_a_few_seconds():
-    requests = [c.request for c in CASES]
-    start = time.perf_counter()
-    for i in range(1_000):
-        RouteClassifier().classify(requests[i % len(requests)], AGENTS)
-    assert time.perf_counter() - start < 5.0  # about 1 s on a laptop; generous for slow CI
 
 
 @pytest.mark.parametrize("kwargs", [{"temperature": 0}, {"unsafe_cap": 1.5}, {"example_weight": -0.1},

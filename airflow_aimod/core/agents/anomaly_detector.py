@@ -14,6 +14,7 @@ from typing import Any
 
 from langgraph.graph import END, START, StateGraph
 
+from airflow_aimod.core.agents.edges import unless_done
 from airflow_aimod.core.agents.runtime import AgentRuntime, is_expected_failure
 from airflow_aimod.core.anomaly import AnomalyDetector
 from airflow_aimod.core.permissions import Action
@@ -41,14 +42,10 @@ def build_graph(runtime: AgentRuntime, tools: AnomalyTools) -> StateGraph:
     for name in ("load_series", "detect", "explain"):
         builder.add_node(name, getattr(nodes, name))
     builder.add_edge(START, "load_series")
-    builder.add_conditional_edges("load_series", _unless_done("detect"))
-    builder.add_conditional_edges("detect", _unless_done("explain"))
+    builder.add_conditional_edges("load_series", unless_done("detect"))
+    builder.add_conditional_edges("detect", unless_done("explain"))
     builder.add_edge("explain", END)
     return builder
-
-
-def _unless_done(next_node: str):
-    return lambda state: END if state.get("status") != Status.RUNNING.value else next_node
 
 
 def series_from_rows(columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> list[Any]:

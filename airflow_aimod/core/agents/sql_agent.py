@@ -14,6 +14,7 @@ from typing import Any
 from langgraph.graph import END, START, StateGraph
 from langgraph.types import interrupt
 
+from airflow_aimod.core.agents.edges import unless_done
 from airflow_aimod.core.agents.runtime import AgentRuntime, is_expected_failure
 from airflow_aimod.core.grounding import ungrounded_references
 from airflow_aimod.core.permissions import Action
@@ -46,16 +47,12 @@ def build_graph(runtime: AgentRuntime, tools: SqlAgentTools) -> StateGraph:
     for name in ("load_schema", "draft", "validate", "approval", "execute"):
         builder.add_node(name, getattr(nodes, name))
     builder.add_edge(START, "load_schema")
-    builder.add_conditional_edges("load_schema", _unless_done("draft"))
-    builder.add_conditional_edges("draft", _unless_done("validate"))
+    builder.add_conditional_edges("load_schema", unless_done("draft"))
+    builder.add_conditional_edges("draft", unless_done("validate"))
     builder.add_conditional_edges("validate", _after_validate)
-    builder.add_conditional_edges("approval", _unless_done("execute"))
+    builder.add_conditional_edges("approval", unless_done("execute"))
     builder.add_edge("execute", END)
     return builder
-
-
-def _unless_done(next_node: str):
-    return lambda state: END if state.get("status") != Status.RUNNING.value else next_node
 
 
 def _after_validate(state: AgentState) -> str:

@@ -15,6 +15,9 @@ SKILLS: dict[str, str] = {
     "route": "airflow_aimod.core.llm.skill_route",
     "nl2sql": "airflow_aimod.core.llm.skill_nl2sql",
     "explain_anomalies": "airflow_aimod.core.llm.skill_anomaly",
+    "explain_profile": "airflow_aimod.core.llm.skill_profile",
+    "explain_etl_failures": "airflow_aimod.core.llm.skill_etl",
+    "explain_validation": "airflow_aimod.core.llm.skill_validation",
 }
 
 

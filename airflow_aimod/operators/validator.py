@@ -1,0 +1,123 @@
+"""SchemaValidatorOperator: validate a table or query with Great Expectations, and explain the result."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any
+
+from airflow_aimod.exceptions import AgentRunFailed, ConfigurationError
+from airflow_aimod.operators._warehouse import WarehouseAgentOperator
+
+if TYPE_CHECKING:
+    from airflow.sdk import Context
+
+ON_FAILURE = ("fail", "warn")
+_TABLE = re.compile(r"[A-Za-z_][A-Za-z0-9_$]*(\.[A-Za-z_][A-Za-z0-9_$]*)?")
+
+
+class SchemaValidatorOperator(WarehouseAgentOperator):
+    """Validate ``table`` (or ``query``) on ``conn_id`` against an expectation suite.
+
+    The rows are read through the read-only executor (the SQL guard checks the query), at
+    most ``max_rows`` of them, into a DataFrame that Great Expectations 1.x validates in an
+    ephemeral context; GX never connects to the database. With ``profile_task_id`` the agent
+    also proposes expectations from an upstream ``DataProfilerOperator``'s profile; they join
+    the suite only after a person approves them (``hitl=True``: on Required Actions; without
+    it the task ends ``needs_approval`` with the proposals in XCom). Rejected proposals are left
+    out; with no suite of your own, a rejection ends the run ``rejected``.
+
+    :param conn_id: an Airflow connection of type sqlite or postgres.
+    :param table: the table to validate (templated), e.g. ``"orders"`` or ``"sales.orders"``; or
+    :param query: a read-only query whose result is validated (templated).
+    :param expectations: your suite: ``[{"type": "expect_column_values_to_not_be_null",
+        "kwargs": {"column": "id"}}, ...]``, checked when the DAG is parsed.
+    :param profile_task_id: upstream task whose XCom ``result["profile"]`` proposals come from.
+    :param max_rows: most rows read; the result says when the data was truncated.
+    :param on_failure: ``"fail"``: failed expectations fail the task (the outcome is in XCom key
+        ``aimod_outcome``); ``"warn"``: they are logged as a warning and the task succeeds.
+    :param pii_columns: columns whose unexpected values are never reported (PII-like names never are).
+    """
+
+    agent_name = "schema_validator"
+    template_fields: Sequence[str] = (*WarehouseAgentOperator.template_fields, "conn_id", "table", "query", "profile_task_id")
+
+    def __init__(self, *, conn_id: str, table: str | None = None, query: str | None = None,
+                 expectations: Iterable[Mapping[str, Any]] | None = None, profile_task_id: str | None = None,
+                 max_rows: int = 100_000, on_failure: str = "fail", pii_columns: Iterable[str] = (),
+                 **kwargs: Any) -> None:
+        from airflow_aimod.core.validation.expectations import parse_suite
+
+        if (table is None) == (query is None):
+            raise ConfigurationError("give exactly one of table (e.g. 'orders') or query (a read-only SELECT)")
+        if table is not None and "{{" not in table and not _TABLE.fullmatch(table):
+            raise ConfigurationError(f"table {table!r} is not a table name; use 'table' or 'schema.table', "
+                                     "or pass query=... for anything else")
+        if not conn_id:
+            raise ConfigurationError("conn_id is required: the connection of the database to validate")
+        specs = parse_suite(expectations)
+        if not specs and not profile_task_id:
+            raise ConfigurationError("nothing to validate against: give expectations=[...] or profile_task_id "
+                                     "(an upstream DataProfilerOperator) to propose them")
+        if isinstance(max_rows, bool) or not isinstance(max_rows, int) or not 1 <= max_rows <= 1_000_000:
+            raise ConfigurationError(f"max_rows must be between 1 and 1000000, got {max_rows!r}")
+        if on_failure not in ON_FAILURE:
+            raise ConfigurationError(f"on_failure must be one of {ON_FAILURE}, got {on_failure!r}")
+        super().__init__(**kwargs)
+        self.conn_id, self.table, self.query, self.profile_task_id = conn_id, table, query, profile_task_id
+        self.expectations = [s.to_dict() for s in specs]
+        self.max_rows, self.on_failure, self.pii_columns = max_rows, on_failure, list(pii_columns)
+        self._profile: dict[str, Any] | None = None
+
+    def request_text(self) -> str:
+        return f"Validate {self.subject()} against its expectation suite"
+
+    def subject(self) -> str:
+        return self.table or "the query"
+
+    def source_sql(self) -> str:
+        """The query whose rows are validated: ``query``, or every row and column of ``table``."""
+        if self.query is not None:
+            return self.query
+        if not _TABLE.fullmatch(self.table or ""):
+            raise ConfigurationError(f"table {self.table!r} (after templating) is not 'table' or 'schema.table'")
+        return "SELECT * FROM " + ".".join('"' + part + '"' for part in self.table.split("."))
+
+    def execute(self, context: Context) -> dict[str, Any]:
+        self._profile = self._upstream_profile(context) if self.profile_task_id else None
+        return super().execute(context)
+
+    def _upstream_profile(self, context: Context) -> dict[str, Any]:
+        outcome = context["ti"].xcom_pull(task_ids=self.profile_task_id)
+        profile = ((outcome or {}).get("result") or {}).get("profile") if isinstance(outcome, Mapping) else None
+        if not isinstance(profile, Mapping):
+            status = outcome.get("status") if isinstance(outcome, Mapping) else None
+            raise ConfigurationError(f"task {self.profile_task_id!r} pushed no profile (status {status!r}); "
+                                     "profile_task_id must name an upstream DataProfilerOperator that answered")
+        return dict(profile)
+
+    def build_graph(self, runtime: Any, context: Context) -> Any:
+        from airflow_aimod.core.agents.schema_validator import ValidatorTools, build_graph
+        from airflow_aimod.core.validation.expectations import parse_suite
+
+        tools = ValidatorTools(self._executor, sql=self.source_sql(), subject=self.subject(),
+                               expectations=parse_suite(self.expectations), profile=self._profile,
+                               max_rows=self.max_rows, pii_columns=self.pii_columns)
+        return build_graph(runtime, tools)
+
+    def finish(self, result: Any, context: Context) -> dict[str, Any]:
+        """As ``AgentOperator.finish``; failed expectations then fail the task or log a warning (``on_failure``)."""
+        from airflow_aimod.operators._execution import TRACE_XCOM_KEY, outcome_of
+
+        out = outcome_of(result)
+        validation = (out.get("result") or {}).get("validation")
+        if out["status"] != "answered" or not isinstance(validation, Mapping) or validation.get("success"):
+            return super().finish(result, context)
+        message = f"{self.subject()}: {out['reason']} — {out['result'].get('explanation', '')}"
+        if self.on_failure == "warn":
+            self.log.warning("schema validation failed (on_failure='warn', the task succeeds): %s", message)
+            return super().finish(result, context)
+        context["ti"].xcom_push(key=TRACE_XCOM_KEY, value=out["trace_id"])
+        context["ti"].xcom_push(key="aimod_outcome", value=out)
+        raise AgentRunFailed(f"schema validation failed: {message} (trace {out['trace_id']}; the full outcome is "
+                             "in XCom key 'aimod_outcome')")
