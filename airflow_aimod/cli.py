@@ -104,11 +104,14 @@ def _run_graph(spec: Any, llm: str, request: str, build: Any, *, envelope: Any =
     from airflow_aimod.core.runner import AgentRunner
     from airflow_aimod.core.state import initial_state
     from airflow_aimod.core.tracing import Tracer, new_trace_id
-    from airflow_aimod.hooks.llm import resolve_llm
+    from airflow_aimod.core.llm.caller import RetryPolicy
+    from airflow_aimod.hooks.llm import resolve_llm_with_retries
 
     trace_id = new_trace_id()
-    runtime = AgentRuntime(spec=spec, envelope=envelope or spec.envelope, llm=resolve_llm(llm),
-                           tracer=Tracer(trace_id=trace_id, agent=spec.name), dialect=dialect)
+    model, retries = resolve_llm_with_retries(llm)  # the connection's max_retries, as in a task
+    runtime = AgentRuntime(spec=spec, envelope=envelope or spec.envelope, llm=model,
+                           tracer=Tracer(trace_id=trace_id, agent=spec.name), dialect=dialect,
+                           retry=RetryPolicy(max_retries=retries))
     with open_checkpointer("memory://") as saver:
         runner = AgentRunner(build(runtime), saver, thread_id=f"cli/{trace_id}")
         initial = initial_state(request=request, agent=spec.name, tier=spec.tier, trace_id=trace_id)

@@ -62,11 +62,8 @@ def all_parked(stack: AirflowStack, order: list[tuple[str, str]]) -> dict[str, i
     states = task_states(stack)
     if not states or any(states.get((DAGS[kind], run_id)) != "awaiting_input" for kind, run_id in order):
         return None
-    log = stack.log_text("scheduler").splitlines()
-    for kind, run_id in order:
-        line = f"TaskInstance Finished: dag_id={DAGS[kind]}, task_id={TASK}, run_id={run_id},"
-        if not any(line in row and "state=awaiting_input" in row for row in log):
-            return None
+    if not all(stack.worker_exited(DAGS[kind], run_id, TASK) for kind, run_id in order):
+        return None
     counts: dict[str, int] = {}
     for state in states.values():
         counts[state] = counts.get(state, 0) + 1

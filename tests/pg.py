@@ -30,6 +30,27 @@ def database_url(name: str) -> str:
     return ADMIN_URL.rsplit("/", 1)[0] + "/" + name
 
 
+def airflow_connection(url: str, **extra: Any) -> str:
+    """The ``AIRFLOW_CONN_<ID>`` JSON of a postgres connection to the database at ``url``."""
+    import json
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(url)
+    conn = {"conn_type": "postgres", "host": parts.hostname, "port": parts.port, "login": parts.username,
+            "schema": parts.path.lstrip("/")}
+    return json.dumps({**conn, "extra": extra} if extra else conn)
+
+
+@contextmanager
+def warehouse_copy(sqlite_path: Any, prefix: str) -> Iterator[str]:
+    """A throwaway Postgres database loaded from the SQLite warehouse at ``sqlite_path``: its connection JSON."""
+    from airflow_aimod.demo.postgres import load_into_postgres
+
+    with throwaway_database(prefix) as url:
+        load_into_postgres(url, sqlite_path)
+        yield airflow_connection(url)
+
+
 def admin_connection() -> Any:
     """An autocommit connection to the server's ``postgres`` database, or PostgresUnavailable."""
     import psycopg

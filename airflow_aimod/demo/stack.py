@@ -211,6 +211,24 @@ class AirflowStack:
         path = folder / f"attempt={try_number}.log"
         return path.read_text(errors="replace") if path.exists() else ""
 
+    def worker_exited(self, dag_id: str, run_id: str, task_id: str, state: str = "awaiting_input") -> bool:
+        """Whether the scheduler has processed the exit of the worker that left the task in ``state``.
+
+        Answer a HITL request only after this: on Airflow 3.3.2 an answer that lands earlier can fail
+        the run ("task state changed externally"; see ARCHITECTURE.md).
+        """
+        line = f"TaskInstance Finished: dag_id={dag_id}, task_id={task_id}, run_id={run_id},"
+        return any(line in row and f"state={state}" in row for row in self.log_text("scheduler").splitlines())
+
+    def agent_events(self, dag_id: str, run_id: str, task_id: str, try_number: int = 1) -> list[dict[str, Any]]:
+        """The agent's JSON events (``AIMOD_EVENT {...}`` lines) from one attempt's task log, in order."""
+        found = []
+        for line in self.task_log(dag_id, run_id, task_id, try_number).splitlines():
+            message = json.loads(line).get("event", "") if line.startswith("{") else ""
+            if message.startswith("AIMOD_EVENT "):
+                found.append(json.loads(message[len("AIMOD_EVENT "):]))
+        return found
+
     def log_tails(self, chars: int = 2500) -> str:
         return "\n".join(f"--- {name} ---\n{self.log_text(name)[-chars:]}" for name in self._commands)
 
@@ -219,6 +237,11 @@ class AirflowStack:
             return self._http.get("/api/v2/monitor/health", timeout=2).status_code == 200
         except httpx.HTTPError:
             return False
+
+
+def count_events(events: list[dict[str, Any]], kind: str, name: str) -> int:
+    """How many of ``events`` (``AirflowStack.agent_events``) are of ``kind`` and ``name``."""
+    return sum(1 for e in events if e["kind"] == kind and e["name"] == name)
 
 
 def airflow_executable() -> str:

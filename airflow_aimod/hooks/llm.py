@@ -84,7 +84,7 @@ class AimodLLMHook(BaseHook):
 
     def get_chat_model_and_retries(self) -> tuple[Any, int]:
         """The chat model and the connection's ``max_retries``, for AiMod's caller to make."""
-        config = self.llm_config()
+        config = self.llm_config()  # one connection lookup
         return build_chat_model(replace(config, max_retries=0)), config.max_retries
 
     def test_connection(self) -> tuple[bool, str]:

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import replace
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, NoReturn
 
 from airflow.providers.standard.operators.branch import BranchMixIn
 from airflow.sdk import BaseOperator
@@ -115,10 +115,14 @@ class AgentOperator(HumanApprovalMixin, BaseOperator, BranchMixIn):
         if self.fallback_task_id or self.human_task_id:
             return self._branch(out, context)
         if out["status"] in self.fail_on_status:
-            context["ti"].xcom_push(key="aimod_outcome", value=out)
-            raise AgentRunFailed(f"agent {self.spec.name} ended with status {out['status']}: {out['reason']} "
-                               f"(trace {out['trace_id']}; the full outcome is in XCom key 'aimod_outcome')")
+            self._fail(out, context)
         return out
+
+    def _fail(self, out: dict[str, Any], context: Context, why: str | None = None) -> NoReturn:
+        """Keep the outcome in XCom key ``aimod_outcome``, then fail the task saying ``why``."""
+        context["ti"].xcom_push(key="aimod_outcome", value=out)
+        why = why or f"agent {self.spec.name} ended with status {out['status']}: {out['reason']}"
+        raise AgentRunFailed(f"{why} (trace {out['trace_id']}; the full outcome is in XCom key 'aimod_outcome')")
 
     def _branch(self, out: dict[str, Any], context: Context) -> dict[str, Any]:
         """Follow the fallback or human task, or the normal path; only an unrouted status can fail the task."""
@@ -126,9 +130,7 @@ class AgentOperator(HumanApprovalMixin, BaseOperator, BranchMixIn):
         follow = branches(out, fallback_task_id=self.fallback_task_id, human_task_id=self.human_task_id,
                           downstream=self.downstream_task_ids, task_id=self.task_id)
         if routed is None and out["status"] in self.fail_on_status:
-            context["ti"].xcom_push(key="aimod_outcome", value=out)
-            raise AgentRunFailed(f"agent {self.spec.name} ended with status {out['status']}: {out['reason']} "
-                                 f"(trace {out['trace_id']}; the full outcome is in XCom key 'aimod_outcome')")
+            self._fail(out, context)
         out["branch"] = follow
         # Pushed before branching: skipping the other branches ends execute() with an exception.
         context["ti"].xcom_push(key="return_value", value=out)

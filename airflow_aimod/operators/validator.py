@@ -6,7 +6,7 @@ import re
 from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
-from airflow_aimod.exceptions import AgentRunFailed, ConfigurationError
+from airflow_aimod.exceptions import ConfigurationError
 from airflow_aimod.operators._warehouse import WarehouseAgentOperator
 
 if TYPE_CHECKING:
@@ -118,6 +118,4 @@ class SchemaValidatorOperator(WarehouseAgentOperator):
             self.log.warning("schema validation failed (on_failure='warn', the task succeeds): %s", message)
             return super().finish(result, context)
         context["ti"].xcom_push(key=TRACE_XCOM_KEY, value=out["trace_id"])
-        context["ti"].xcom_push(key="aimod_outcome", value=out)
-        raise AgentRunFailed(f"schema validation failed: {message} (trace {out['trace_id']}; the full outcome is "
-                             "in XCom key 'aimod_outcome')")
+        self._fail(out, context, f"schema validation failed: {message}")

@@ -16,7 +16,7 @@ import json
 import httpx
 import pytest
 
-from airflow_aimod.demo.stack import AirflowStack
+from airflow_aimod.demo.stack import AirflowStack, count_events
 from airflow_aimod.exceptions import ConfigurationError
 from airflow_aimod.operators.approval import APPROVE, REJECT
 from airflow_aimod.sensors.approval import AgentApprovalSensor, decision_of
@@ -172,16 +172,10 @@ def states(stack: AirflowStack) -> dict[tuple[str, str], str]:
     return {(ti["dag_run_id"], ti["task_id"]): ti["state"] for ti in resp.json().get("task_instances", [])}
 
 
-def worker_gone(stack: AirflowStack, run_id: str, task_id: str, parked_state: str) -> bool:
-    """The scheduler has processed the exit of the worker that parked the task (ARCHITECTURE.md race)."""
-    line = f"TaskInstance Finished: dag_id={DAG_ID}, task_id={task_id}, run_id={run_id},"
-    return any(line in row and f"state={parked_state}" in row for row in stack.log_text("scheduler").splitlines())
-
-
 def all_waiting(stack: AirflowStack) -> bool:
     now = states(stack)
     return all(now.get((run, AGENT)) == "awaiting_input" and now.get((run, SENSOR)) == "deferred"
-               for run in ANSWERS) and all(worker_gone(stack, run, AGENT, "awaiting_input") for run in ANSWERS)
+               for run in ANSWERS) and all(stack.worker_exited(DAG_ID, run, AGENT) for run in ANSWERS)
 
 
 def wait_until_all_wait(stack: AirflowStack, what: str) -> None:
@@ -202,16 +196,7 @@ def xcom(stack: AirflowStack, run_id: str, task_id: str, key: str = "return_valu
 
 
 def events(stack: AirflowStack, run_id: str) -> list[dict]:
-    found = []
-    for line in stack.task_log(DAG_ID, run_id, AGENT).splitlines():
-        message = json.loads(line).get("event", "") if line.startswith("{") else ""
-        if message.startswith("AIMOD_EVENT "):
-            found.append(json.loads(message[len("AIMOD_EVENT "):]))
-    return found
-
-
-def count(found: list[dict], kind: str, name: str) -> int:
-    return sum(1 for e in found if e["kind"] == kind and e["name"] == name)
+    return stack.agent_events(DAG_ID, run_id, AGENT)
 
 
 def test_each_sensor_waits_deferred_beside_its_parked_agent(stack):
@@ -250,7 +235,7 @@ def test_every_answer_reaches_its_agent_and_its_sensor_exactly_once(stack, wareh
     for run in ANSWERS:
         decision, outcome, found = xcom(stack, run, SENSOR), xcom(stack, run, AGENT), events(stack, run)
         assert now[(run, AGENT)] == "success"
-        assert count(found, "llm_call", "chat") == 1 and outcome["token_usage"]["llm_calls"] == 1  # 0 extra calls
+        assert count_events(found, "llm_call", "chat") == 1 and outcome["token_usage"]["llm_calls"] == 1  # 0 extra calls
         assert stack.task_log(DAG_ID, run, AGENT).count("waiting for a person") == 1  # asked once
         assert stack.task_log(DAG_ID, run, SENSOR).count("decision on sql_agent: ") == 1  # answered once
         assert decision["reviewer"] == "reviewer" and decision["action_id"] == outcome["approvals"][0]["action_id"]
@@ -258,10 +243,10 @@ def test_every_answer_reaches_its_agent_and_its_sensor_exactly_once(stack, wareh
         if run == "reject":
             assert (now[(run, SENSOR)], now[(run, "approved")]) == ("failed", "upstream_failed")
             assert decision["decision"] == "reject" and outcome["status"] == "rejected"
-            assert count(found, "tool_call", "sql.read") == 0
+            assert count_events(found, "tool_call", "sql.read") == 0
         else:
             assert (now[(run, SENSOR)], now[(run, "approved")]) == ("success", "success")
-            assert outcome["status"] == "answered" and count(found, "tool_call", "sql.read") == 1
+            assert outcome["status"] == "answered" and count_events(found, "tool_call", "sql.read") == 1
         if run == "edit":
             assert decision["decision"] == "edit" and decision["sql"] == EDITED
             assert outcome["result"]["rows"] == [[expected_germany]]

@@ -11,7 +11,6 @@ responses and the graph's answers is tested first, without Airflow processes.
 
 from __future__ import annotations
 
-import json
 import sqlite3
 from pathlib import Path
 
@@ -19,7 +18,7 @@ import pytest
 
 from airflow_aimod.operators.approval import APPROVE, REJECT, answer_from_event, request_text
 from tests.conftest import REPO
-from airflow_aimod.demo.stack import AirflowStack
+from airflow_aimod.demo.stack import AirflowStack, count_events
 from tests.pg import throwaway_database
 from tests.support.browser import Browser
 
@@ -144,13 +143,9 @@ def task_instance(stack: AirflowStack, run_id: str, task_id: str) -> dict:
 
 def parked(stack: AirflowStack, run_id: str, task_id: str) -> dict:
     """Wait until the task awaits input and the scheduler has seen its worker exit; return the HITL detail."""
-    exit_line = f"TaskInstance Finished: dag_id={dag_of(run_id)}, task_id={task_id}, run_id={run_id},"
-
     def probe():
-        if task_instance(stack, run_id, task_id).get("state") != "awaiting_input":
-            return None
-        lines = [line for line in stack.log_text("scheduler").splitlines() if exit_line in line]
-        return any("state=awaiting_input" in line for line in lines)
+        return (task_instance(stack, run_id, task_id).get("state") == "awaiting_input"
+                and stack.worker_exited(dag_of(run_id), run_id, task_id))
 
     stack.wait_for(probe, timeout=240, what=f"{run_id}/{task_id} to be parked with its worker gone")
     return stack.api("GET", f"{ti_path(run_id, task_id)}/-1/hitlDetails", user="reviewer").json()
@@ -175,16 +170,7 @@ def outcome(stack: AirflowStack, run_id: str, task_id: str = "sql_agent") -> dic
 
 def events(stack: AirflowStack, run_id: str, task_id: str = "sql_agent") -> list[dict]:
     """The agent's JSON events from the task log (one attempt: the pause and the resume)."""
-    found = []
-    for line in stack.task_log(dag_of(run_id), run_id, task_id).splitlines():
-        message = json.loads(line).get("event", "") if line.startswith("{") else ""
-        if message.startswith("AIMOD_EVENT "):
-            found.append(json.loads(message[len("AIMOD_EVENT "):]))
-    return found
-
-
-def count(found: list[dict], kind: str, name: str) -> int:
-    return sum(1 for e in found if e["kind"] == kind and e["name"] == name)
+    return stack.agent_events(dag_of(run_id), run_id, task_id)
 
 
 def test_pii_questions_wait_as_native_hitl_requests_holding_no_worker_slot(stack):
@@ -256,8 +242,8 @@ def test_approving_resumes_the_graph_from_its_checkpoint_and_returns_rows(stack)
     assert out["trace_id"] == outcome(stack, "approve", "route")["trace_id"]
     found = events(stack, "approve")
     # nothing before the pause ran twice: one LLM call, one schema read; the query ran once, after the answer
-    assert out["token_usage"]["llm_calls"] == 1 and count(found, "llm_call", "chat") == 1
-    assert count(found, "tool_call", "db.introspect") == 1 and count(found, "tool_call", "sql.read") == 1
+    assert out["token_usage"]["llm_calls"] == 1 and count_events(found, "llm_call", "chat") == 1
+    assert count_events(found, "tool_call", "db.introspect") == 1 and count_events(found, "tool_call", "sql.read") == 1
     assert stack.task_log(DAG_ID, "approve", "sql_agent").count("waiting for a person") == 1
     assert answer(stack, "approve", "sql_agent", "reviewer", [REJECT]).status_code == 409  # asked once, answered once
 
@@ -269,7 +255,7 @@ def test_rejecting_ends_with_status_rejected_and_runs_no_query(stack):
     out = outcome(stack, "reject")
     assert out["status"] == "rejected" and out["result"]["rows"] == [] and "reviewer" in out["reason"]
     assert out["token_usage"]["llm_calls"] == 1
-    assert count(events(stack, "reject"), "tool_call", "sql.read") == 0
+    assert count_events(events(stack, "reject"), "tool_call", "sql.read") == 0
 
 
 def test_an_edited_query_is_validated_again_then_run(stack, warehouse):
@@ -291,7 +277,7 @@ def test_a_dangerous_edit_is_refused_and_nothing_runs(stack, warehouse):
     assert finished(stack, "edit-bad", "sql_agent")["state"] == "success"
     out = outcome(stack, "edit-bad")
     assert out["status"] == "rejected" and "refused" in out["reason"] and out["token_usage"]["llm_calls"] == 1
-    assert count(events(stack, "edit-bad"), "tool_call", "sql.read") == 0
+    assert count_events(events(stack, "edit-bad"), "tool_call", "sql.read") == 0
     assert sqlite3.connect(warehouse).execute("SELECT count(*) FROM customers").fetchone()[0] == before
 
 
@@ -320,7 +306,7 @@ def test_an_unanswered_request_times_out_to_reject_and_runs_nothing(stack):
     assert ti["state"] == "success" and ti["try_number"] == 1
     out = outcome(stack, "expires")
     assert out["status"] == "rejected" and out["approvals"][0]["reviewer"] == "timeout"
-    assert count(events(stack, "expires"), "tool_call", "sql.read") == 0
+    assert count_events(events(stack, "expires"), "tool_call", "sql.read") == 0
     hitl = stack.api("GET", f"{ti_path('expires', 'sql_agent')}/-1/hitlDetails", user="reviewer").json()
     assert hitl["chosen_options"] == [REJECT] and hitl["responded_by_user"] is None
 

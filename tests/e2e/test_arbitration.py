@@ -42,11 +42,9 @@ def ti(stack: AirflowStack, task_id: str) -> dict:
 
 
 def test_a_disagreement_waits_for_a_person_and_the_dag_follows_the_choice(stack):
-    exit_line = f"TaskInstance Finished: dag_id={DAG_ID}, task_id=arbitrate, run_id={RUN_ID},"
-
     def parked():  # awaiting input AND the scheduler has processed its worker's exit (see ARCHITECTURE.md)
-        return ti(stack, "arbitrate").get("state") == "awaiting_input" and any(
-            "state=awaiting_input" in line for line in stack.log_text("scheduler").splitlines() if exit_line in line)
+        return ti(stack, "arbitrate").get("state") == "awaiting_input" and stack.worker_exited(DAG_ID, RUN_ID,
+                                                                                                 "arbitrate")
 
     stack.wait_for(parked, timeout=300, what="arbitrate to wait for a person")
     path = f"/dags/{DAG_ID}/dagRuns/{RUN_ID}/taskInstances/arbitrate/-1/hitlDetails"

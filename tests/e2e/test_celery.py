@@ -193,9 +193,7 @@ def task_instances(stack: AirflowStack, **params: Any) -> list[dict]:
 
 def is_parked(stack: AirflowStack, ti: dict) -> bool:
     """Awaiting input, and the scheduler has processed its worker's exit (answering earlier races 3.3.2)."""
-    line = f"TaskInstance Finished: dag_id={ti['dag_id']}, task_id={ti['task_id']}, run_id={ti['dag_run_id']},"
-    return ti["state"] == "awaiting_input" and any(
-        "state=awaiting_input" in row for row in stack.log_text("scheduler").splitlines() if line in row)
+    return ti["state"] == "awaiting_input" and stack.worker_exited(ti["dag_id"], ti["dag_run_id"], ti["task_id"])
 
 
 def pick_victim(stack: AirflowStack) -> tuple[str, list[tuple[str, str, int]], list[str]] | None:

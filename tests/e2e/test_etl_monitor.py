@@ -114,9 +114,8 @@ def ti(stack: AirflowStack, dag_id: str, run_id: str, task_id: str) -> dict:
 
 def parked(stack: AirflowStack, run_id: str) -> bool:
     """Awaiting input AND the scheduler has processed its worker's exit (see ARCHITECTURE.md)."""
-    exit_line = f"TaskInstance Finished: dag_id={MONITOR}, task_id=monitor, run_id={run_id},"
-    return ti(stack, MONITOR, run_id, "monitor").get("state") == "awaiting_input" and any(
-        "state=awaiting_input" in line for line in stack.log_text("scheduler").splitlines() if exit_line in line)
+    return (ti(stack, MONITOR, run_id, "monitor").get("state") == "awaiting_input"
+            and stack.worker_exited(MONITOR, run_id, "monitor"))
 
 
 def test_the_monitor_clears_the_transient_failure_after_approval_and_leaves_the_permanent_one(stack):

@@ -7,13 +7,12 @@ The warehouse is a copy of the demo's with 300 extra orders on 2024-06-15
 from __future__ import annotations
 
 import json
-from urllib.parse import urlparse
 
 import pytest
 
 from airflow_aimod.demo.anomalies import with_order_spike
 from tests.conftest import REPO
-from tests.pg import throwaway_database
+from tests.pg import warehouse_copy
 
 pytestmark = pytest.mark.airflow
 
@@ -64,14 +63,8 @@ def test_a_window_without_the_spike_is_normal(anomalies_dag, spiked, monkeypatch
 
 @pytest.mark.postgres
 def test_the_same_spike_is_flagged_on_postgres(anomalies_dag, spiked, monkeypatch):
-    from airflow_aimod.demo.postgres import load_into_postgres
-
-    with throwaway_database("aimod_test_anomaly") as url:
-        load_into_postgres(url, spiked)
-        parts = urlparse(url)
-        conn = {"conn_type": "postgres", "host": parts.hostname, "port": parts.port, "login": parts.username,
-                "schema": parts.path.lstrip("/")}
-        monkeypatch.setenv("AIRFLOW_CONN_AIMOD_WAREHOUSE", json.dumps(conn))
+    with warehouse_copy(spiked, "aimod_test_anomaly") as conn:
+        monkeypatch.setenv("AIRFLOW_CONN_AIMOD_WAREHOUSE", conn)
         state, out = outcome(anomalies_dag, {"start": "2024-04-01", "end": "2024-07-01"})
     assert state == "success" and out["status"] == "answered"
     assert flagged_days(out) == ["2024-06-15"]

@@ -21,7 +21,7 @@ from airflow_aimod.core.schema_select import SchemaSelector
 from airflow_aimod.core.state import initial_state
 from airflow_aimod.core.tracing import Tracer
 from airflow_aimod.demo.postgres import load_into_postgres
-from tests.pg import throwaway_database
+from tests.pg import airflow_connection, throwaway_database
 
 pytestmark = pytest.mark.postgres
 
@@ -89,12 +89,7 @@ def test_pii_pause_survives_the_postgres_checkpointer_and_resumes(pg_warehouse, 
 
 
 def test_cli_sql_ask_on_a_postgres_connection(pg_warehouse):
-    from urllib.parse import urlparse
-
-    parts = urlparse(pg_warehouse)
-    conn = {"conn_type": "postgres", "host": parts.hostname, "port": parts.port, "login": parts.username,
-            "schema": parts.path.lstrip("/")}
-    env = {**os.environ, "AIRFLOW_CONN_PG_WAREHOUSE": json.dumps(conn)}
+    env = {**os.environ, "AIRFLOW_CONN_PG_WAREHOUSE": airflow_connection(pg_warehouse)}
     proc = subprocess.run([sys.executable, "-m", "airflow_aimod.cli", "sql", "ask", "--conn-id", "pg_warehouse",
                            "--pii-tables", "customers", "how many products are there per category?"],
                           capture_output=True, text=True, env=env, timeout=120)

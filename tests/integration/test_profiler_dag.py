@@ -14,13 +14,12 @@ from __future__ import annotations
 import json
 import threading
 import time
-from urllib.parse import urlparse
 
 import pytest
 
 from airflow_aimod.demo.anomalies import with_order_spike
 from tests.conftest import REPO
-from tests.pg import throwaway_database
+from tests.pg import warehouse_copy
 
 pytestmark = pytest.mark.airflow
 CLEAN = {"table": "orders", "start": "2024-01-01", "end": "2024-04-01"}
@@ -87,14 +86,8 @@ def test_agreement_on_sqlite_continues_without_a_person(profiling_dag, spiked, m
 
 @pytest.mark.postgres
 def test_the_same_agreement_on_postgres(profiling_dag, spiked, monkeypatch):
-    from airflow_aimod.demo.postgres import load_into_postgres
-
-    with throwaway_database("aimod_test_profiler") as url:
-        load_into_postgres(url, spiked)
-        parts = urlparse(url)
-        conn = {"conn_type": "postgres", "host": parts.hostname, "port": parts.port, "login": parts.username,
-                "schema": parts.path.lstrip("/")}
-        monkeypatch.setenv("AIRFLOW_CONN_AIMOD_WAREHOUSE", json.dumps(conn))
+    with warehouse_copy(spiked, "aimod_test_profiler") as conn:
+        monkeypatch.setenv("AIRFLOW_CONN_AIMOD_WAREHOUSE", conn)
         out = assert_agreement_without_a_person(profiling_dag, CLEAN)
     profile = out["profile_orders"]["result"]["profile"]
     check_profile(profile)

@@ -8,6 +8,7 @@ import logging
 import pytest
 
 from airflow_aimod import settings
+from tests.pg import airflow_connection
 
 
 @pytest.mark.parametrize(("value", "distributed"), [
@@ -71,16 +72,6 @@ def aimod_env(monkeypatch):
     return monkeypatch
 
 
-def postgres_connection(url: str, **extra) -> str:
-    """An AIRFLOW_CONN_ JSON value for the database at ``url`` (postgresql://user@host:port/db)."""
-    import json
-    from urllib.parse import urlsplit
-
-    parts = urlsplit(url)
-    return json.dumps({"conn_type": "postgres", "host": parts.hostname, "port": parts.port, "login": parts.username,
-                       "schema": parts.path.lstrip("/"), "extra": extra})
-
-
 def test_a_postgres_connection_becomes_a_url_with_quoted_credentials_and_ssl_options(aimod_env):
     import json
 
@@ -102,8 +93,8 @@ def test_checkpoints_and_store_by_connection_id_reach_a_real_postgres(aimod_env)
     from tests.pg import throwaway_database
 
     with throwaway_database("aimod_settings") as ckpt, throwaway_database("aimod_settings") as store:
-        aimod_env.setenv("AIRFLOW_CONN_AIMOD_CKPT", postgres_connection(ckpt))
-        aimod_env.setenv("AIRFLOW_CONN_AIMOD_STORE", postgres_connection(store, application_name="aimod-test"))
+        aimod_env.setenv("AIRFLOW_CONN_AIMOD_CKPT", airflow_connection(ckpt))
+        aimod_env.setenv("AIRFLOW_CONN_AIMOD_STORE", airflow_connection(store, application_name="aimod-test"))
         aimod_env.setenv(CKPT_CONN, "aimod_ckpt")
         aimod_env.setenv(STORE_CONN, "aimod_store")
         assert default_checkpoint_url() == ckpt

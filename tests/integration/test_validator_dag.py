@@ -9,12 +9,11 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from urllib.parse import urlparse
 
 import pytest
 
 from tests.conftest import REPO
-from tests.pg import throwaway_database
+from tests.pg import warehouse_copy
 
 pytestmark = pytest.mark.airflow
 
@@ -110,14 +109,8 @@ def test_a_broken_contract_fails_the_task_with_the_counts_in_xcom(validation_dag
 
 @pytest.mark.postgres
 def test_the_same_contract_breaks_on_postgres(validation_dag, broken, monkeypatch):
-    from airflow_aimod.demo.postgres import load_into_postgres
-
-    with throwaway_database("aimod_test_validator") as url:
-        load_into_postgres(url, broken)
-        parts = urlparse(url)
-        conn = {"conn_type": "postgres", "host": parts.hostname, "port": parts.port, "login": parts.username,
-                "schema": parts.path.lstrip("/")}
-        monkeypatch.setenv("AIRFLOW_CONN_AIMOD_WAREHOUSE", json.dumps(conn))
+    with warehouse_copy(broken, "aimod_test_validator") as conn:
+        monkeypatch.setenv("AIRFLOW_CONN_AIMOD_WAREHOUSE", conn)
         states, outs = run(validation_dag)
     assert states == {"orders_contract": "failed", "orders_quality": "upstream_failed"}
     assert failures(outs["orders_contract"]) == {("expect_column_values_to_be_unique", "id"): 2,
@@ -127,14 +120,8 @@ def test_the_same_contract_breaks_on_postgres(validation_dag, broken, monkeypatc
 
 @pytest.mark.postgres
 def test_quality_warnings_on_postgres(validation_dag, dirty, monkeypatch):
-    from airflow_aimod.demo.postgres import load_into_postgres
-
-    with throwaway_database("aimod_test_validator") as url:
-        load_into_postgres(url, dirty)
-        parts = urlparse(url)
-        conn = {"conn_type": "postgres", "host": parts.hostname, "port": parts.port, "login": parts.username,
-                "schema": parts.path.lstrip("/")}
-        monkeypatch.setenv("AIRFLOW_CONN_AIMOD_WAREHOUSE", json.dumps(conn))
+    with warehouse_copy(dirty, "aimod_test_validator") as conn:
+        monkeypatch.setenv("AIRFLOW_CONN_AIMOD_WAREHOUSE", conn)
         states, outs = run(validation_dag)
     assert states == {"orders_contract": "success", "orders_quality": "success"}
     assert failures(outs["orders_quality"]) == {("expect_column_values_to_be_in_set", "status"): 3,

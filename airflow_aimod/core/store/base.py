@@ -54,6 +54,9 @@ class EventStore(ABC):
     def _begin(self, conn: Any) -> None:
         """Begin a write transaction (Postgres begins implicitly)."""
 
+    def _lock_key(self, conn: Any, key: int) -> None:
+        """Hold the lock ``key`` until the transaction ends (SQLite: ``BEGIN IMMEDIATE`` already serialises writers)."""
+
     def sql(self, text: str) -> str:
         """``text`` with this dialect's placeholder."""
         return text
@@ -96,6 +99,14 @@ class EventStore(ABC):
         """Run one read query (``?`` placeholders) and return its rows."""
         with self._transaction(write=False) as conn:
             return list(conn.execute(self.sql(text), tuple(params)).fetchall())
+
+    @contextmanager
+    def locked(self, key: int) -> Iterator[Any]:
+        """A write transaction holding the lock ``key`` (a signed 64-bit int) across processes; yields the
+        connection (``?`` placeholders through ``sql()``)."""
+        with self._transaction(write=True) as conn:
+            self._lock_key(conn, key)
+            yield conn
 
     def close(self) -> None:
         """Close the connection; the store reconnects if used again."""

@@ -14,14 +14,13 @@ from __future__ import annotations
 
 import hashlib
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
 from airflow_aimod.exceptions import BudgetExceeded, ConfigurationError
 
 _SPENT = "COALESCE(SUM(tokens + reserved), 0)"
+_RUN_SPENT = f"SELECT {_SPENT} FROM aimod_token_ledger WHERE dag_id = ? AND run_id = ?"
 
 
 @dataclass(frozen=True)
@@ -54,9 +53,7 @@ class TokenLedger:
     # -- reads -------------------------------------------------------------------------------
     def run_spent(self) -> int:
         """Tokens spent or held by every task of the run, every try."""
-        rows = self.store.fetch(f"SELECT {_SPENT} FROM aimod_token_ledger WHERE dag_id = ? AND run_id = ?",
-                                (self.scope.dag_id, self.scope.run_id))
-        return int(rows[0][0])
+        return int(self.store.fetch(_RUN_SPENT, (self.scope.dag_id, self.scope.run_id))[0][0])
 
     def earlier_tries(self) -> dict[str, int]:
         """Task type → tokens this task instance's earlier tries spent (or held when they died)."""
@@ -69,11 +66,10 @@ class TokenLedger:
     # -- SharedLedger ------------------------------------------------------------------------
     def reserve(self, task: str, tokens: int) -> None:
         """Hold ``tokens`` for one call of ``task``; BudgetExceeded when the run's limit would be passed."""
-        with self._locked() as conn:
+        with self.store.locked(self.scope.lock_key()) as conn:
             if self.run_limit is not None:
-                spent = int(conn.execute(self.store.sql(
-                    f"SELECT {_SPENT} FROM aimod_token_ledger WHERE dag_id = ? AND run_id = ?"),
-                    (self.scope.dag_id, self.scope.run_id)).fetchone()[0])
+                run = (self.scope.dag_id, self.scope.run_id)
+                spent = int(conn.execute(self.store.sql(_RUN_SPENT), run).fetchone()[0])
                 if spent + tokens > self.run_limit:
                     raise BudgetExceeded(
                         f"DAG run token budget exhausted: the agent tasks of run {self.scope.run_id!r} of "
@@ -83,18 +79,10 @@ class TokenLedger:
 
     def settle(self, task: str, reserved: int, used: int) -> None:
         """Turn a reservation of ``reserved`` tokens into the ``used`` ones the backend reported."""
-        with self._locked() as conn:
+        with self.store.locked(self.scope.lock_key()) as conn:
             self._add(conn, task, tokens=used, reserved=-reserved)
 
     # -- plumbing ----------------------------------------------------------------------------
-    @contextmanager
-    def _locked(self) -> Iterator[Any]:
-        """A write transaction holding the run's lock (SQLite's BEGIN IMMEDIATE already serialises writers)."""
-        with self.store._transaction(write=True) as conn:
-            if self.store.dialect == "postgres":
-                conn.execute("SELECT pg_advisory_xact_lock(%s)", (self.scope.lock_key(),))
-            yield conn
-
     def _add(self, conn: Any, task: str, *, tokens: int, reserved: int) -> None:
         s = self.scope
         conn.execute(self.store.sql(

@@ -31,6 +31,9 @@ class PostgresEventStore(EventStore):
     def _lock_schema(self, conn: Any) -> None:
         conn.execute("SELECT pg_advisory_xact_lock(%s)", (PG_LOCK_KEY,))
 
+    def _lock_key(self, conn: Any, key: int) -> None:
+        conn.execute("SELECT pg_advisory_xact_lock(%s)", (key,))
+
     def sql(self, text: str) -> str:
         return text.replace("?", "%s")
 
