@@ -43,11 +43,32 @@ class LLMResponseError(AimodError):
 
 
 class LLMBackendError(AimodError):
-    """Raised when the LLM backend fails (HTTP error, timeout, refused connection) after its retries."""
+    """Raised when the LLM backend fails (HTTP error, timeout, refused connection) after its retries;
+    ``transient`` when the fault may pass (429, 5xx, connection errors), not for a bad key or model."""
+
+    def __init__(self, message: str, *, transient: bool = False) -> None:
+        super().__init__(message)
+        self.transient = transient
 
 
 class QueryExecutionError(AimodError):
-    """Raised when the read-only executor cannot run a validated query (timeout, database error)."""
+    """Raised when the read-only executor cannot run a validated query; ``transient`` when the database
+    was unreachable or dropped the connection (a retry may succeed), not when it refused the query."""
+
+    def __init__(self, message: str, *, transient: bool = False) -> None:
+        super().__init__(message)
+        self.transient = transient
+
+
+class StepFailed(AimodError):
+    """Raised when an admitted LLM call or tool call fails: ``cause`` is the error, ``events`` what the step
+    recorded before it failed (guard verdict, tool call, each LLM attempt) and ``usage`` the tokens it spent."""
+
+    def __init__(self, cause: AimodError, *, events: list[dict] | None = None, usage: dict[str, int] | None = None):
+        super().__init__(str(cause))
+        self.cause = cause
+        self.events = list(events or [])
+        self.usage = dict(usage or {})
 
 
 class AgentRunFailed(AimodError):

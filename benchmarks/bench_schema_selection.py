@@ -146,8 +146,8 @@ def _value(column: str, i: int, rnd: random.Random) -> object:
 
 def prompt_tokens(question: str, catalog: Catalog) -> int:
     """Tokens of the whole SQL-agent prompt (system + question + schema JSON)."""
-    return sum(estimate_tokens(text) for _, text in sql_messages(question, catalog.to_dict(), dialect="sqlite",
-                                                                 today=TODAY))
+    prompt = sql_messages(question, catalog.to_dict(), dialect="sqlite", today=TODAY)
+    return sum(estimate_tokens(text) for _, text in prompt.messages)
 
 
 def main() -> int:

@@ -7,6 +7,8 @@ deadline (``call_timeout_s``). How it ended decides where the DAG goes:
 - timed out → ``fallback`` (the registry's fallback agent, ``workflow_coordinator``, takes over);
 - any other escalation (token budget, envelope violation, backend error) → ``human_review``.
 
+``followup`` fails on any escalation. A transient one (a timeout, a 5xx, a dropped connection) is
+retried (``retries=1``); one that would happen again (a spent budget, a blocked action) is not.
 Every agent task of a run shares ``[aimod] dag_run_token_budget`` tokens (or set
 ``default_args={"dag_run_token_budget": 50_000}``); the count lives in the AiMod store, so a
 retry of ``followup`` starts with what its earlier tries spent. Params: ``question``,
@@ -40,6 +42,7 @@ with DAG(
                               fallback_task_id="fallback", human_task_id="human_review")
     followup = SQLAgentOperator(task_id="followup", question="{{ params.followup }}", conn_id="aimod_warehouse",
                                 llm_conn_id="{{ params.llm }}", pii_columns=PII, token_budget=8_000,
+                                fail_on_status=("failed", "budget_exceeded", "escalated"),
                                 retries=1, retry_delay=timedelta(seconds=0))
 
     @task(task_id="fallback")

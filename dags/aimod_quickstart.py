@@ -1,5 +1,9 @@
 """Quickstart: route a request, answer data questions with the SQL agent, profile tables, send the rest to a person.
 
+A question whose query touches personal data needs a person's approval: this DAG runs without
+Required Actions (``dags/aimod_approvals.py`` shows ``hitl=True``), so the SQL agent hands such a
+request to the ``needs_a_person`` task, with the query it proposed, instead of running it.
+
 Trigger with a request, e.g. ``{"request": "What is the total revenue by country in 2024?"}``.
 Connections: ``aimod_warehouse`` (sqlite or postgres) and ``aimod_llm_default`` (conn type
 ``aimod_llm``; extra ``{"backend": "offline"}`` runs with no API key).
@@ -37,6 +41,7 @@ with DAG(
         conn_id="aimod_warehouse",
         pii_columns=["customers.email", "customers.phone", "customers.full_name"],
         max_rows=200,
+        human_task_id="needs_a_person",
     )
 
     data_profiler = DataProfilerOperator(
@@ -58,4 +63,13 @@ with DAG(
         return {"status": "escalated", "agent": decision.get("agent"), "trace_id": decision.get("trace_id"),
                 "reason": f"agent {decision.get('agent')} has no task in this DAG; a person takes the request"}
 
+    @task(task_id="needs_a_person")
+    def needs_a_person(outcome: dict) -> dict:
+        """The SQL agent would not run the query alone (PII, budget, an error): record it for a person."""
+        pending = outcome.get("pending_approval") or {}
+        proposed = {f["name"]: f["value"] for f in pending.get("editable") or ()}
+        return {"status": outcome.get("status"), "trace_id": outcome.get("trace_id"), "reason": outcome.get("reason"),
+                "proposed_sql": proposed.get("sql")}
+
     route >> [sql_agent, data_profiler, human_review(route.output), agent_unavailable(route.output)]
+    sql_agent >> needs_a_person(sql_agent.output)

@@ -15,7 +15,7 @@ from __future__ import annotations
 import difflib
 import math
 import re
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -96,36 +96,34 @@ ANY_OTHER = "*"
 """``token_budget`` key: the cap of each task type that has no entry of its own."""
 
 
-def task_types() -> frozenset[str]:
-    """The prompt tasks an agent can run (the offline engine's skills: route, nl2sql, ...)."""
-    from airflow_aimod.core.llm.engine import SKILLS
-
-    return frozenset(SKILLS)
-
-
 def parse_token_budget(value: Any) -> int | dict[str, int] | None:
-    """``value`` validated: ``None``, a positive int, or a mapping task type (or total/*) → positive int."""
+    """``value`` validated: ``None``, a positive int, or a mapping task type (or total/*) → positive int.
+
+    Only the shape is checked here (an envelope does not know its agent); ``check_task_keys`` checks the
+    keys against the task types the agent declares in the registry.
+    """
     if value is None:
         return None
     if isinstance(value, Mapping):
         if not value:
             raise ConfigurationError("token_budget is an empty mapping; give task types → tokens, an int, or None")
-        return {str(k): _tokens(v, f"token_budget[{k!r}]") for k, v in sorted(_check_keys(value).items())}
+        return {str(k): _tokens(v, f"token_budget[{k!r}]") for k, v in sorted(value.items(), key=lambda kv: str(kv[0]))}
     if isinstance(value, int) and not isinstance(value, bool):
         return _tokens(value, "token_budget")
-    raise ConfigurationError(f"token_budget must be a positive int, a mapping of task type to tokens (keys: "
-                             f"{sorted(task_types() | {TOTAL, ANY_OTHER})}), or None; got {value!r}")
+    raise ConfigurationError(f"token_budget must be a positive int, a mapping of task type to tokens (plus "
+                             f"{TOTAL!r} and {ANY_OTHER!r}), or None; got {value!r}")
 
 
-def _check_keys(value: Mapping[Any, Any]) -> Mapping[Any, Any]:
-    known = task_types() | {TOTAL, ANY_OTHER}
-    for key in value:
+def check_task_keys(budget: Mapping[Any, Any], task_types: Collection[str], agent: str = "this agent") -> None:
+    """Every key of a per-task-type ``budget`` is a task type ``agent`` declares, ``total`` or ``*``."""
+    known = set(task_types) | {TOTAL, ANY_OTHER}
+    for key in budget:
         if key not in known:
             close = difflib.get_close_matches(str(key), sorted(known), n=1)
             hint = f" Did you mean {close[0]!r}?" if close else ""
-            raise ConfigurationError(f"unknown task type {key!r} in token_budget.{hint} Known: {sorted(known)} "
-                                     f"({TOTAL!r}: all calls together, {ANY_OTHER!r}: each unlisted task type)")
-    return value
+            raise ConfigurationError(f"unknown task type {key!r} in the token_budget of {agent}.{hint} Known: "
+                                     f"{sorted(known)} ({TOTAL!r}: all calls together, {ANY_OTHER!r}: each unlisted "
+                                     "task type)")
 
 
 def _tokens(value: Any, where: str) -> int:

@@ -10,11 +10,25 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 _BLOCK = re.compile(r"<aimod-context>\s*(\{.*?\})\s*</aimod-context>", re.S)
 
 Messages = list[tuple[str, str]]
+
+
+@dataclass(frozen=True)
+class Prompt:
+    """The messages of one LLM call and the task type it names (budgets and traces count by task type)."""
+
+    task: str
+    messages: tuple[tuple[str, str], ...]
+
+    @classmethod
+    def of(cls, context: Mapping[str, Any], system: str, human: str) -> Prompt:
+        """A prompt whose task is its context block's ``task``: the one place the two are tied."""
+        return cls(task=str(context["task"]), messages=(("system", system), ("human", human)))
 
 ROUTE_SYSTEM = (
     "You route data-platform requests to exactly one specialist agent. Read the agents' descriptions. "
@@ -37,17 +51,17 @@ def context_block(context: Mapping[str, Any]) -> str:
     return "<aimod-context>" + text.replace("<", "\\u003c").replace(">", "\\u003e") + "</aimod-context>"
 
 
-def route_messages(request: str, agents: Sequence[Mapping[str, Any]]) -> Messages:
+def route_messages(request: str, agents: Sequence[Mapping[str, Any]]) -> Prompt:
     """Messages asking which agent should take ``request``."""
     catalog = [{"name": a["name"], "description": a["description"], "examples": list(a.get("examples", ()))}
                for a in agents]
     context = {"task": "route", "request": request, "agents": catalog}
     human = f"Request:\n{request}\n\nAgents (name, description, examples) are in this JSON:\n{context_block(context)}"
-    return [("system", ROUTE_SYSTEM), ("human", human)]
+    return Prompt.of(context, ROUTE_SYSTEM, human)
 
 
 def sql_messages(question: str, catalog: Mapping[str, Any], *, dialect: str, today: str,
-                 feedback: Sequence[str] = ()) -> Messages:
+                 feedback: Sequence[str] = ()) -> Prompt:
     """Messages asking for SQL answering ``question`` over ``catalog`` (a ``Catalog.to_dict()``)."""
     context = {"task": "nl2sql", "question": question, "dialect": dialect, "today": today,
                "catalog": catalog, "feedback": list(feedback)}
@@ -55,7 +69,7 @@ def sql_messages(question: str, catalog: Mapping[str, Any], *, dialect: str, tod
     human += context_block(context)
     if feedback:
         human += "\n\nYour previous query was rejected:\n- " + "\n- ".join(feedback) + "\nFix it or refuse."
-    return [("system", SQL_SYSTEM.format(dialect=dialect)), ("human", human)]
+    return Prompt.of(context, SQL_SYSTEM.format(dialect=dialect), human)
 
 
 ANOMALY_SYSTEM = (
@@ -66,11 +80,11 @@ ANOMALY_SYSTEM = (
 )
 
 
-def anomaly_messages(request: str, subject: str, detection: Mapping[str, Any]) -> Messages:
+def anomaly_messages(request: str, subject: str, detection: Mapping[str, Any]) -> Prompt:
     """Messages asking for an explanation of ``detection`` (an ``anomaly.Detection.to_dict()``)."""
     context = {"task": "explain_anomalies", "request": request, "subject": subject, "detection": detection}
     human = f"Request:\n{request}\n\nMetric: {subject}\nDetector output:\n{context_block(context)}"
-    return [("system", ANOMALY_SYSTEM), ("human", human)]
+    return Prompt.of(context, ANOMALY_SYSTEM, human)
 
 
 ETL_SYSTEM = (
@@ -83,12 +97,12 @@ ETL_SYSTEM = (
 )
 
 
-def etl_messages(request: str, failures: Sequence[Mapping[str, Any]], *, allow_clear: bool) -> Messages:
+def etl_messages(request: str, failures: Sequence[Mapping[str, Any]], *, allow_clear: bool) -> Prompt:
     """Messages asking to explain diagnosed task failures and pick the ones to clear."""
     context = {"task": "explain_etl_failures", "request": request, "allow_clear": allow_clear,
                "failures": [dict(f) for f in failures]}
     human = f"Request:\n{request}\n\nDiagnosed failures (evidence lines from the task logs):\n{context_block(context)}"
-    return [("system", ETL_SYSTEM), ("human", human)]
+    return Prompt.of(context, ETL_SYSTEM, human)
 
 
 PROFILE_SYSTEM = (
@@ -99,11 +113,11 @@ PROFILE_SYSTEM = (
 )
 
 
-def profile_messages(request: str, profile: Mapping[str, Any], assessment: Mapping[str, Any]) -> Messages:
+def profile_messages(request: str, profile: Mapping[str, Any], assessment: Mapping[str, Any]) -> Prompt:
     """Messages asking for an explanation of ``profile`` (a ``TableProfile.to_dict()``) and its ``assessment``."""
     context = {"task": "explain_profile", "request": request, "profile": profile, "assessment": assessment}
     human = f"Request:\n{request}\n\nProfile and quality verdict:\n{context_block(context)}"
-    return [("system", PROFILE_SYSTEM), ("human", human)]
+    return Prompt.of(context, PROFILE_SYSTEM, human)
 
 
 VALIDATION_SYSTEM = (
@@ -114,11 +128,11 @@ VALIDATION_SYSTEM = (
 )
 
 
-def validation_messages(request: str, subject: str, validation: Mapping[str, Any]) -> Messages:
+def validation_messages(request: str, subject: str, validation: Mapping[str, Any]) -> Prompt:
     """Messages asking for an explanation of ``validation`` (a ``GxRunner.validate`` summary)."""
     context = {"task": "explain_validation", "request": request, "subject": subject, "validation": validation}
     human = f"Request:\n{request}\n\nValidated: {subject}\nValidation result:\n{context_block(context)}"
-    return [("system", VALIDATION_SYSTEM), ("human", human)]
+    return Prompt.of(context, VALIDATION_SYSTEM, human)
 
 
 def read_context(text: str) -> dict[str, Any] | None:

@@ -12,6 +12,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
 
+from airflow_aimod.core.budget import check_task_keys
 from airflow_aimod.core.permissions import Envelope, SqlPolicy
 from airflow_aimod.exceptions import ConfigurationError
 
@@ -38,7 +39,12 @@ class ErrorStrategy:
 
 @dataclass(frozen=True)
 class AgentSpec:
-    """One agent as the registry declares it."""
+    """One agent as the registry declares it.
+
+    ``task_types``: the prompt tasks its LLM calls name (``nl2sql``, ``explain_profile``, ...): every
+    call names one, and per-task-type token budgets are validated against them. ``result_keys``: the
+    keys of its outcome's ``result``, present for every status (``None`` when the run produced none).
+    """
 
     name: str
     tier: int
@@ -47,6 +53,23 @@ class AgentSpec:
     envelope: Envelope
     error_strategy: ErrorStrategy = ErrorStrategy()
     timeout_s: float | None = None
+    task_types: tuple[str, ...] = ()
+    result_keys: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        if self.tier not in TIER_NAMES:
+            raise ConfigurationError(f"agent {self.name!r}: tier must be one of {sorted(TIER_NAMES)}")
+        self.check_envelope(self.envelope)
+
+    def check_envelope(self, envelope: Envelope) -> Envelope:
+        """``envelope`` if its per-task-type token budget names only this agent's task types."""
+        if isinstance(envelope.token_budget, Mapping):
+            check_task_keys(envelope.token_budget, self.task_types, agent=self.name)
+        return envelope
+
+    def envelope_with(self, overrides: Mapping[str, object]) -> Envelope:
+        """The default envelope with a task's ``overrides`` applied, validated (a typo fails the DAG parse)."""
+        return self.check_envelope(self.envelope.override(overrides)) if overrides else self.envelope
 
     @property
     def call_timeout_s(self) -> float:
@@ -59,7 +82,7 @@ class AgentSpec:
             "description": self.description, "timeout_s": self.call_timeout_s,
             "error_strategy": {"on_timeout": self.error_strategy.on_timeout, "on_error": self.error_strategy.on_error,
                                "fallback_agent": self.error_strategy.fallback_agent},
-            "envelope": self.envelope.to_dict(),
+            "envelope": self.envelope.to_dict(), "task_types": list(self.task_types),
         }
 
 
@@ -76,7 +99,7 @@ def _env(*allow: str, approval: tuple[str, ...] = (), deny: tuple[str, ...] = ("
 _SPECS = (
     AgentSpec("task_router", 1, "Reads a request and decides which specialist agent should handle it.",
               ("which agent should handle this request", "route this task to the right specialist"),
-              Envelope(allow=frozenset({"llm.call", "handoff"}), deny=_NO_DATA, token_budget=4_000), _TO_HUMAN),
+              Envelope(allow=frozenset({"llm.call", "handoff"}), deny=_NO_DATA, token_budget=4_000), _TO_HUMAN, task_types=('route',), result_keys=('agent', 'confidence', 'decision', 'scores', 'rationale', 'threshold')),
     AgentSpec("workflow_coordinator", 1,
               "Plans multi-step work across several agents and pipelines: breaks a goal into steps, "
               "sequences them, and triggers or coordinates DAG runs.",
@@ -92,33 +115,33 @@ _SPECS = (
               ("how many orders were placed last month", "what is the total revenue by country",
                "show the top 5 products by sales", "average order value per customer segment in 2024",
                "list customers from Germany", "count of orders by status"),
-              _env("llm.call", "db.introspect", "sql.read")),
+              _env("llm.call", "db.introspect", "sql.read"), task_types=('nl2sql',), result_keys=('sql', 'tables', 'columns', 'rows', 'row_count', 'truncated', 'elapsed_ms')),
     AgentSpec("data_profiler", 2,
               "Profiles a table or dataset: row counts, null rates, distinct counts, min, max, mean, "
               "quantiles, top values and inferred column types.",
               ("profile the orders table", "what does the customers data look like: nulls, distinct values",
                "summary statistics and data quality overview of the products table"),
-              _env("llm.call", "db.introspect", "sql.read")),
+              _env("llm.call", "db.introspect", "sql.read"), task_types=('explain_profile',), result_keys=('table', 'profile', 'assessment', 'thresholds', 'explanation', 'choice')),
     AgentSpec("schema_validator", 2,
               "Validates a table's schema and data against expectations with Great Expectations: "
               "column types, not-null, uniqueness, allowed values, ranges; proposes expectation suites.",
               ("validate the orders table against its expectation suite",
                "check that customer emails are unique and not null", "run data quality checks and expectations"),
               _env("llm.call", "db.introspect", "sql.read", "gx.validate", "gx.update_suite",
-                   approval=("gx.update_suite",))),
+                   approval=("gx.update_suite",)), task_types=('explain_validation',), result_keys=('subject', 'sql', 'validation', 'suite', 'proposals', 'proposals_decision', 'truncated', 'assessment', 'explanation')),
     AgentSpec("etl_monitor", 2,
               "Monitors ETL pipelines and DAG runs: finds failed or late tasks, reads task logs to "
               "diagnose failures, and may clear failed tasks for a retry.",
               ("why did last night's load DAG fail", "which pipelines failed today",
                "restart the failed task in the ingestion DAG", "diagnose the error in the task logs"),
               _env("llm.call", "airflow.read", "airflow.clear_task", approval=("airflow.clear_task",),
-                   deny=("sql.write", "airflow.modify_schedule"), max_auto_retries=3)),
+                   deny=("sql.write", "airflow.modify_schedule"), max_auto_retries=3), task_types=('explain_etl_failures',), result_keys=('window', 'failures', 'blocked', 'explanation')),
     AgentSpec("anomaly_detector", 2,
               "Detects anomalies, outliers, spikes and drops in metrics and time series using robust "
               "statistics and seasonal baselines, and explains them.",
               ("are there anomalies in daily revenue", "detect unusual spikes in order volume",
                "find outliers in yesterday's sales metrics"),
-              _env("llm.call", "db.introspect", "sql.read")),
+              _env("llm.call", "db.introspect", "sql.read"), task_types=('explain_anomalies',), result_keys=('subject', 'sql', 'detection', 'assessment', 'explanation', 'truncated')),
     AgentSpec("training_orchestrator", 3,
               "Launches and manages machine learning model training runs and hyperparameter searches.",
               ("train a churn model on the latest data", "retrain the forecasting model with new features",

@@ -98,16 +98,28 @@ def initial_state(
     )
 
 
-def outcome(state: AgentState) -> dict[str, Any]:
-    """The JSON summary of a finished run, as pushed to XCom and printed by the CLI."""
+def outcome(state: AgentState, result_keys: tuple[str, ...] = ()) -> dict[str, Any]:
+    """The JSON summary of a finished run, as pushed to XCom and printed by the CLI.
+
+    ``result`` holds every key of ``result_keys`` whatever the status (``None`` when the run did not
+    produce it). ``escalate_to`` names who takes over (an agent, ``"human"``, or None); ``error`` says,
+    for a run that ended on an error, its type and whether running the task again may help.
+    """
+    work = state.get("work") or {}
+    status = state.get("status")
+    result = {key: None for key in result_keys}
+    result.update(state.get("result") or {})
+    handed_to = work.get("escalate_to") or ("human" if status in ("escalated", "budget_exceeded") else None)
     return {
         "agent": state.get("agent"),
-        "status": state.get("status"),
+        "status": status,
         "reason": state.get("reason", ""),
         "trace_id": state.get("trace_id"),
         "confidence": state.get("confidence"),
-        "result": state.get("result") or {},
+        "result": result,
         "token_usage": state.get("token_usage") or merge_usage(None, None),
         "proposed_actions": state.get("proposed_actions") or [],
         "approvals": state.get("approvals") or [],
+        "escalate_to": handed_to,
+        "error": work.get("error"),
     }

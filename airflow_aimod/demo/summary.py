@@ -35,7 +35,8 @@ def _sql_lines(answer: dict[str, Any]) -> list[str]:
     pending = answer.get("pending_approval") or {}
     usage = answer.get("token_usage") or {}
     lines = [f"    status     : {answer.get('status')} - {answer.get('reason')}"]
-    sql = result.get("sql") or pending.get("sql")
+    proposed = {f.get("name"): f.get("value") for f in pending.get("editable") or ()}
+    sql = result.get("sql") or proposed.get("sql")
     if sql:
         lines.append(f"    sql        : {' '.join(str(sql).split())}")
     if result.get("columns"):

@@ -35,7 +35,7 @@ def configured_overrides(agent: str) -> dict[str, Any]:
     if not isinstance(table, Mapping) or not all(isinstance(v, Mapping) for v in table.values()):
         raise ConfigurationError("[aimod] envelopes must map agent names to objects of envelope fields")
     for name, changes in table.items():
-        get_agent(name).envelope.override(changes)  # unknown agents and fields fail here, naming the fix
+        get_agent(name).envelope_with(changes)  # unknown agents, fields and task types fail here, naming the fix
     return dict(table.get(agent, {}))
 
 

@@ -26,6 +26,18 @@ def check_routes(fallback_task_id: str | None, human_task_id: str | None) -> Non
         raise ConfigurationError("fallback_task_id and human_task_id must be different tasks")
 
 
+def missing_targets(task_id: str, targets: Collection[str], downstream: Collection[str],
+                    dag_tasks: Collection[str]) -> None:
+    """Raise ConfigurationError naming every branch target that is not a direct downstream task of ``task_id``."""
+    missing = [t for t in dict.fromkeys(targets) if t not in downstream]
+    if not missing:
+        return
+    absent = [t for t in missing if dag_tasks and t not in dag_tasks]
+    detail = f"the DAG has no task(s) {absent}" if absent else f"{missing} are not downstream of {task_id}"
+    raise ConfigurationError(f"{task_id}: branch target(s) {missing} must be direct downstream tasks ({detail}); "
+                             f"add them and `{task_id} >> {missing[0]}`, or change the task ids")
+
+
 def escalation_target(out: Mapping[str, Any], *, fallback_task_id: str | None,
                       human_task_id: str | None) -> str | None:
     """The route task for this outcome, or None when the DAG follows its normal path."""
@@ -41,9 +53,7 @@ def branches(out: Mapping[str, Any], *, fallback_task_id: str | None, human_task
              downstream: Collection[str], task_id: str) -> list[str]:
     """The direct downstream task ids to follow (the others are skipped)."""
     routes = [t for t in (fallback_task_id, human_task_id) if t]
-    if missing := [t for t in routes if t not in downstream]:
-        raise ConfigurationError(f"{task_id}: {missing} must be direct downstream tasks of {task_id} "
-                                 f"(add `{task_id} >> {missing[0]}`)")
+    missing_targets(task_id, routes, downstream, ())
     target = escalation_target(out, fallback_task_id=fallback_task_id, human_task_id=human_task_id)
     if target is not None:
         return [target]

@@ -12,6 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from airflow_aimod.core.approval import ApprovalDecision
 from airflow_aimod.core.permissions import Envelope
 from airflow_aimod.core.registry import AgentSpec
 
@@ -20,10 +21,10 @@ TRACE_XCOM_KEY = "aimod_trace_id"
 
 @dataclass(frozen=True)
 class Resume:
-    """Continue the paused thread ``thread_id`` with a person's ``answer``."""
+    """Continue the paused thread ``thread_id`` with a person's ``decision``."""
 
     thread_id: str
-    answer: dict[str, Any]
+    decision: ApprovalDecision
     trace_id: str | None = None
 
 
@@ -81,20 +82,18 @@ def run_agent(*, spec: AgentSpec, envelope: Envelope, llm_conn_id: str, request:
     with open_checkpointer(checkpoint_url or default_checkpoint_url()) as saver:
         runner = AgentRunner(build(runtime), saver, thread_id=resume.thread_id if resume else thread_id(context))
         if resume is not None:
-            result = runner.continue_with(resume.answer)
+            result = runner.continue_with(resume.decision.to_dict())
         else:
             result = runner.start(initial_state(request=request, agent=spec.name, tier=spec.tier, trace_id=trace))
-    record_run(context, outcome_of(result), events=result.state.get("events") or ())
+    record_run(context, outcome_of(result, spec), events=result.state.get("events") or ())
     return result
 
 
-def outcome_of(result: Any) -> dict[str, Any]:
-    """The JSON outcome of a run (XCom, the store), with the pending question when it paused."""
+def outcome_of(result: Any, spec: AgentSpec) -> dict[str, Any]:
+    """The JSON outcome of a run (XCom, the store), with the pending request when it paused."""
     from airflow_aimod.core.state import outcome
 
-    out = outcome(result.state)
-    handed_to = (result.state.get("work") or {}).get("escalate_to")
-    out["escalate_to"] = handed_to or ("human" if out["status"] in ("escalated", "budget_exceeded") else None)
+    out = outcome(result.state, spec.result_keys)
     if result.interrupt is not None:
         out["pending_approval"] = result.interrupt
     return out

@@ -6,10 +6,13 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from airflow_aimod.exceptions import ConfigurationError
-from airflow_aimod.operators._warehouse import WarehouseAgentOperator
+from airflow_aimod.operators._warehouse import Warehouse, WarehouseAgentOperator
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
+    from langgraph.graph import StateGraph
+
+    from airflow_aimod.core.agents.runtime import AgentRuntime
 
 
 class AnomalyDetectorOperator(WarehouseAgentOperator):
@@ -55,11 +58,11 @@ class AnomalyDetectorOperator(WarehouseAgentOperator):
     def needs_warehouse(self) -> bool:
         return self.metric_sql is not None
 
-    def build_graph(self, runtime: Any, context: Context) -> Any:
+    def build_graph(self, runtime: AgentRuntime, resources: Warehouse, context: Context) -> StateGraph:
         from airflow_aimod.core.agents.anomaly_detector import AnomalyTools, build_graph
         from airflow_aimod.core.anomaly import AnomalyDetector
 
         detector = AnomalyDetector(method=self.method, sensitivity=self.sensitivity)
-        tools = AnomalyTools(detector, subject=self.metric_name, executor=self._executor, metric_sql=self.metric_sql,
+        tools = AnomalyTools(detector, subject=self.metric_name, executor=resources.executor, metric_sql=self.metric_sql,
                              series=self.series, max_points=self.max_points)
         return build_graph(runtime, tools)

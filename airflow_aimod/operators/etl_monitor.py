@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -11,6 +12,10 @@ from airflow_aimod.operators.base import AgentOperator
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
+    from langgraph.graph import StateGraph
+
+    from airflow_aimod.core.agents.runtime import AgentRuntime
+    from airflow_aimod.core.airflow_api import AirflowApiClient
 
 MAX_LOOKBACK = timedelta(days=31)
 
@@ -54,25 +59,25 @@ class ETLMonitorOperator(AgentOperator):
             raise ConfigurationError("api_conn_id is required: a connection to the Airflow api-server")
         self.api_conn_id, self.dag_ids, self.lookback = api_conn_id, list(dag_ids), lookback
         self.allow_clear, self.max_failures = bool(allow_clear), max_failures
-        self._client: Any = None
 
     def request_text(self) -> str:
         return f"Monitor {', '.join(self.dag_ids)}: failed tasks in the last {self.lookback}"
 
-    def execute(self, context: Context) -> dict[str, Any]:
+    @contextmanager
+    def open_resources(self, context: Context) -> Iterator[AirflowApiClient]:
+        """A REST client for the api-server whose every call passes this task's envelope first."""
         from airflow_aimod.core.airflow_api import AirflowApiClient
         from airflow_aimod.core.permissions import PermissionValidator
 
         credentials = api_credentials(self.api_conn_id)
         with AirflowApiClient(credentials, PermissionValidator(self.envelope),
                               timeout_s=self.spec.call_timeout_s) as client:
-            self._client = client
-            return super().execute(context)
+            yield client
 
-    def build_graph(self, runtime: Any, context: Context) -> Any:
+    def build_graph(self, runtime: AgentRuntime, resources: AirflowApiClient, context: Context) -> StateGraph:
         from airflow_aimod.core.agents.etl_monitor import EtlMonitorTools, build_graph
 
-        tools = EtlMonitorTools(self._client, dag_ids=self.dag_ids, lookback=self.lookback,
+        tools = EtlMonitorTools(resources, dag_ids=self.dag_ids, lookback=self.lookback,
                                 allow_clear=self.allow_clear, max_failures=self.max_failures)
         return build_graph(runtime, tools)
 

@@ -6,10 +6,13 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from airflow_aimod.exceptions import ConfigurationError
-from airflow_aimod.operators._warehouse import WarehouseAgentOperator
+from airflow_aimod.operators._warehouse import Warehouse, WarehouseAgentOperator
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
+    from langgraph.graph import StateGraph
+
+    from airflow_aimod.core.agents.runtime import AgentRuntime
 
 
 class DataProfilerOperator(WarehouseAgentOperator):
@@ -59,10 +62,10 @@ class DataProfilerOperator(WarehouseAgentOperator):
     def request_text(self) -> str:
         return self.request if self.request is not None else f"Profile the {self.table} table"
 
-    def build_graph(self, runtime: Any, context: Context) -> Any:
+    def build_graph(self, runtime: AgentRuntime, resources: Warehouse, context: Context) -> StateGraph:
         from airflow_aimod.core.agents.data_profiler import ProfilerTools, build_graph
 
-        tools = ProfilerTools(self._executor, table=self.table, thresholds=self.thresholds,
+        tools = ProfilerTools(resources.executor, table=self.table, thresholds=self.thresholds,
                               sample_rows=self.sample_rows, columns=self.columns, max_columns=self.max_columns)
         return build_graph(runtime, tools)
 

@@ -5,71 +5,76 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
-from airflow.providers.standard.operators.branch import BaseBranchOperator
-
 from airflow_aimod.core.registry import get_agent
 from airflow_aimod.core.routing import DEFAULT_THRESHOLD, DISPATCH
 from airflow_aimod.exceptions import ConfigurationError
+from airflow_aimod.operators._escalation import check_routes
+from airflow_aimod.operators.base import AgentOperator
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
+    from langgraph.graph import StateGraph
+
+    from airflow_aimod.core.agents.runtime import AgentRuntime
+    from airflow_aimod.core.runner import RunResult
 
 
-class TaskRouterOperator(BaseBranchOperator):
+class TaskRouterOperator(AgentOperator):
     """Classify ``request`` and follow the branch of the chosen agent.
 
-    Confidence at or above ``threshold`` → the task mapped to the agent in
-    ``agent_tasks``; below it → ``human_review_task_id``. A confident choice of an
-    agent with no task in this DAG → ``fallback_task_id`` (or human review). The
-    decision (agent, confidence, scores, rationale, trace id) is the task's XCom
-    return value; the trace id is also pushed as ``aimod_trace_id`` for downstream agents.
+    Confidence at or above ``threshold`` → the task mapped to the agent in ``agent_tasks``; below
+    it, or when the router itself escalates (its budget, a timeout, an envelope block) →
+    ``human_review_task_id`` (add statuses to ``fail_on_status`` to fail instead). A confident choice of an agent with no task in this DAG →
+    ``fallback_task_id`` (or human review). Every branch target must be a direct downstream task:
+    the task fails before the model is called when one is not, naming it. The return value is the
+    decision (``agent``, ``confidence``, ``decision``, ``scores``, ``rationale``, ``threshold``) with the
+    outcome's ``status``, ``reason``, ``trace_id``, ``token_usage``, the ``request`` and the ``branch``
+    taken; the trace id is also pushed as ``aimod_trace_id`` for downstream agents. Everything else
+    (``llm_conn_id``, ``envelope``, ``token_budget``, ``call_timeout_s``, ...) is ``AgentOperator``'s.
 
     :param request: the request, templated.
     :param agent_tasks: agent name → downstream task id.
-    :param human_review_task_id: where low-confidence requests go.
-    :param fallback_task_id: where confident requests for an unmapped agent go.
+    :param human_review_task_id: where low-confidence and escalated requests go.
+    :param fallback_task_id: where confident requests for an agent with no task here go.
     :param threshold: minimum confidence to dispatch without a person (0 < t ≤ 1).
-    :param llm_conn_id: an ``aimod_llm`` connection id, or ``"offline"``.
     """
 
-    template_fields: Sequence[str] = ("request", "llm_conn_id")
+    agent_name = "task_router"
+    template_fields: Sequence[str] = (*AgentOperator.template_fields, "request")
     ui_color = "#f7e6c4"
 
     def __init__(self, *, request: str, agent_tasks: Mapping[str, str], human_review_task_id: str = "human_review",
-                 fallback_task_id: str | None = None, threshold: float = DEFAULT_THRESHOLD,
-                 llm_conn_id: str = "aimod_llm_default", checkpoint_url: str | None = None, **kwargs: Any) -> None:
-        super().__init__(**kwargs)
+                 fallback_task_id: str | None = None, threshold: float = DEFAULT_THRESHOLD, **kwargs: Any) -> None:
         if not agent_tasks:
             raise ConfigurationError("agent_tasks is empty: map at least one agent name to a downstream task id")
         for name in agent_tasks:
             if name == "task_router":
                 raise ConfigurationError("the router cannot route to itself; remove 'task_router' from agent_tasks")
             get_agent(name)
-        if not 0.0 < threshold <= 1.0:
-            raise ConfigurationError(f"threshold must be in (0, 1], got {threshold}")
+        if isinstance(threshold, bool) or not isinstance(threshold, (int, float)) or not 0.0 < threshold <= 1.0:
+            raise ConfigurationError(f"threshold must be a number in (0, 1], got {threshold!r}")
+        if "human_task_id" in kwargs:
+            raise ConfigurationError("the router's human branch is human_review_task_id; drop human_task_id")
+        kwargs.setdefault("fail_on_status", ())  # every outcome has a branch: a person, by default
+        super().__init__(human_task_id=human_review_task_id, **kwargs)
+        check_routes(fallback_task_id, human_review_task_id)
         self.request = request
         self.agent_tasks = dict(agent_tasks)
         self.human_review_task_id = human_review_task_id
-        self.fallback_task_id = fallback_task_id
-        self.threshold = threshold
-        self.llm_conn_id = llm_conn_id
-        self.checkpoint_url = checkpoint_url
+        self.fallback_task_id = fallback_task_id  # here: a confident choice with no task (not a timeout hand-off)
+        self.threshold = float(threshold)
 
-    def classify(self, context: Context) -> dict[str, Any]:
-        """Run the router agent; return its decision with the trace id."""
+    def request_text(self) -> str:
+        return self.request
+
+    def build_graph(self, runtime: AgentRuntime, resources: Any, context: Context) -> StateGraph:
         from airflow_aimod.core.agents.task_router import build_graph
-        from airflow_aimod.operators._execution import run_agent
 
-        spec = get_agent("task_router")
-        result = run_agent(spec=spec, envelope=spec.envelope, llm_conn_id=self.llm_conn_id, request=self.request,
-                           context=context, build=lambda rt: build_graph(rt, threshold=self.threshold),
-                           trace_id=None, checkpoint_url=self.checkpoint_url)
-        state = result.state
-        decision = dict(state.get("result") or {})
-        decision.update(trace_id=state["trace_id"], status=state["status"], reason=state.get("reason", ""),
-                        token_usage=state.get("token_usage"), request=self.request)
-        decision.setdefault("decision", "human_review")
-        return decision
+        return build_graph(runtime, threshold=self.threshold)
+
+    def branch_targets(self) -> list[str]:
+        targets = [*self.agent_tasks.values(), self.human_review_task_id, self.fallback_task_id]
+        return [t for t in targets if t]
 
     def branch_for(self, decision: Mapping[str, Any]) -> str:
         """The task id to follow for ``decision``."""
@@ -78,15 +83,18 @@ class TaskRouterOperator(BaseBranchOperator):
         task_id = self.agent_tasks.get(decision.get("agent") or "")
         return task_id or self.fallback_task_id or self.human_review_task_id
 
-    def choose_branch(self, context: Context) -> str:
-        return self.branch_for(self.classify(context))
+    def finish(self, result: RunResult, context: Context) -> dict[str, Any]:
+        """Push the decision and follow exactly one branch (the router never fails on an escalation)."""
+        from airflow_aimod.operators._execution import TRACE_XCOM_KEY, outcome_of
 
-    def execute(self, context: Context) -> dict[str, Any]:
-        from airflow_aimod.operators._execution import TRACE_XCOM_KEY
-
-        decision = self.classify(context)
-        branch = self.branch_for(decision)
-        decision["branch"] = branch
+        out = outcome_of(result, self.spec)
+        decision = {**out["result"], "status": out["status"], "reason": out["reason"], "trace_id": out["trace_id"],
+                    "token_usage": out["token_usage"], "request": self.request, "error": out["error"]}
+        if not decision.get("decision"):
+            decision["decision"] = "human_review"
+        if out["status"] in self.fail_on_status:
+            self._fail(out, context)
+        decision["branch"] = branch = self.branch_for(decision)
         ti = context["ti"]
         ti.xcom_push(key=TRACE_XCOM_KEY, value=decision["trace_id"])
         # Pushed before branching: skipping the other branches ends execute() with an exception

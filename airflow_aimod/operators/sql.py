@@ -6,10 +6,13 @@ from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from airflow_aimod.exceptions import ConfigurationError
-from airflow_aimod.operators._warehouse import WarehouseAgentOperator
+from airflow_aimod.operators._warehouse import Warehouse, WarehouseAgentOperator
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
+    from langgraph.graph import StateGraph
+
+    from airflow_aimod.core.agents.runtime import AgentRuntime
 
 
 class SQLAgentOperator(WarehouseAgentOperator):
@@ -53,9 +56,9 @@ class SQLAgentOperator(WarehouseAgentOperator):
     def request_text(self) -> str:
         return self.question
 
-    def build_graph(self, runtime: Any, context: Context) -> Any:
+    def build_graph(self, runtime: AgentRuntime, resources: Warehouse, context: Context) -> StateGraph:
         from airflow_aimod.core.agents.sql_agent import SqlAgentTools, build_graph
         from airflow_aimod.core.schema_select import SchemaSelector
 
-        tools = SqlAgentTools(self._executor, SchemaSelector(), max_rows=self.max_rows)
+        tools = SqlAgentTools(resources.executor, SchemaSelector(), max_rows=self.max_rows)
         return build_graph(runtime, tools)

@@ -3,17 +3,29 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from airflow_aimod.exceptions import ConfigurationError
-from airflow_aimod.operators._warehouse import WarehouseAgentOperator
+from airflow_aimod.operators._warehouse import Warehouse, WarehouseAgentOperator
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
+    from langgraph.graph import StateGraph
+
+    from airflow_aimod.core.agents.runtime import AgentRuntime
 
 ON_FAILURE = ("fail", "warn")
 _TABLE = re.compile(r"[A-Za-z_][A-Za-z0-9_$]*(\.[A-Za-z_][A-Za-z0-9_$]*)?")
+
+
+@dataclass(frozen=True)
+class ValidatorSources(Warehouse):
+    """The warehouse, and the upstream profile that expectations are proposed from (None without one)."""
+
+    profile: dict[str, Any] | None = None
 
 
 class SchemaValidatorOperator(WarehouseAgentOperator):
@@ -67,7 +79,6 @@ class SchemaValidatorOperator(WarehouseAgentOperator):
         self.conn_id, self.table, self.query, self.profile_task_id = conn_id, table, query, profile_task_id
         self.expectations = [s.to_dict() for s in specs]
         self.max_rows, self.on_failure, self.pii_columns = max_rows, on_failure, list(pii_columns)
-        self._profile: dict[str, Any] | None = None
 
     def request_text(self) -> str:
         return f"Validate {self.subject()} against its expectation suite"
@@ -83,9 +94,12 @@ class SchemaValidatorOperator(WarehouseAgentOperator):
             raise ConfigurationError(f"table {self.table!r} (after templating) is not 'table' or 'schema.table'")
         return "SELECT * FROM " + ".".join('"' + part + '"' for part in self.table.split("."))
 
-    def execute(self, context: Context) -> dict[str, Any]:
-        self._profile = self._upstream_profile(context) if self.profile_task_id else None
-        return super().execute(context)
+    @contextmanager
+    def open_resources(self, context: Context) -> Iterator[ValidatorSources]:
+        """The warehouse, plus the upstream profile proposals come from (read once per try)."""
+        profile = self._upstream_profile(context) if self.profile_task_id else None
+        with super().open_resources(context) as warehouse:
+            yield ValidatorSources(warehouse.executor, warehouse.dialect, profile)
 
     def _upstream_profile(self, context: Context) -> dict[str, Any]:
         outcome = context["ti"].xcom_pull(task_ids=self.profile_task_id)
@@ -96,12 +110,12 @@ class SchemaValidatorOperator(WarehouseAgentOperator):
                                      "profile_task_id must name an upstream DataProfilerOperator that answered")
         return dict(profile)
 
-    def build_graph(self, runtime: Any, context: Context) -> Any:
+    def build_graph(self, runtime: AgentRuntime, resources: ValidatorSources, context: Context) -> StateGraph:
         from airflow_aimod.core.agents.schema_validator import ValidatorTools, build_graph
         from airflow_aimod.core.validation.expectations import parse_suite
 
-        tools = ValidatorTools(self._executor, sql=self.source_sql(), subject=self.subject(),
-                               expectations=parse_suite(self.expectations), profile=self._profile,
+        tools = ValidatorTools(resources.executor, sql=self.source_sql(), subject=self.subject(),
+                               expectations=parse_suite(self.expectations), profile=resources.profile,
                                max_rows=self.max_rows, pii_columns=self.pii_columns)
         return build_graph(runtime, tools)
 
@@ -109,7 +123,7 @@ class SchemaValidatorOperator(WarehouseAgentOperator):
         """As ``AgentOperator.finish``; failed expectations then fail the task or log a warning (``on_failure``)."""
         from airflow_aimod.operators._execution import TRACE_XCOM_KEY, outcome_of
 
-        out = outcome_of(result)
+        out = outcome_of(result, self.spec)
         validation = (out.get("result") or {}).get("validation")
         if out["status"] != "answered" or not isinstance(validation, Mapping) or validation.get("success"):
             return super().finish(result, context)

@@ -16,13 +16,15 @@ if TYPE_CHECKING:
 
 def decision_of(event: Mapping[str, Any], task_id: str) -> dict[str, Any]:
     """The sensor's result for a trigger ``event`` (pure; an unexpected event is a rejection)."""
-    from airflow_aimod.operators.approval import answer_from_event
+    from airflow_aimod.core.approval import ApprovalRequest
+    from airflow_aimod.operators.approval import decision_from_event
 
     if event.get("status") == "not_asked":
         return {"decision": "not_asked", "task_id": task_id, "task_state": event.get("task_state"),
                 "agent_status": event.get("agent_status"), "reviewer": None}
     request = event.get("request") or {}
-    answer = answer_from_event(event, request.get("proposal") or {})
+    decision = decision_from_event(event, ApprovalRequest.from_payload(request.get("request") or {}))
+    answer = {"decision": decision.decision, "reviewer": decision.reviewer, **decision.edits}
     return {**answer, "task_id": task_id, "chosen_options": list(event.get("chosen_options") or []),
             "responded_at": event.get("responded_at"), "timed_out": bool(event.get("timedout")),
             "action_id": request.get("action_id"), "trace_id": request.get("trace_id"),

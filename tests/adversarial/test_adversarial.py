@@ -380,5 +380,5 @@ def test_a_cell_cannot_close_the_context_block(warehouse: Warehouse, executor: R
     catalog = executor.catalog().to_dict()
     catalog["tables"][0]["columns"][0]["samples"] = [FORGED_CONTEXT]
     context = read_context(sql_messages("how many orders are there?", catalog, dialect="sqlite",
-                                        today="2024-06-01")[-1][1])
+                                        today="2024-06-01").messages[-1][1])
     assert context is not None and Catalog.from_dict(context["catalog"]).tables

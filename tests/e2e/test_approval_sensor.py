@@ -16,9 +16,11 @@ import json
 import httpx
 import pytest
 
+from airflow_aimod.core.approval import ApprovalRequest, EditableField
+
 from airflow_aimod.demo.stack import AirflowStack, count_events
 from airflow_aimod.exceptions import ConfigurationError
-from airflow_aimod.operators.approval import APPROVE, REJECT
+from airflow_aimod.core.approval import APPROVE_LABEL as APPROVE, REJECT_LABEL as REJECT
 from airflow_aimod.sensors.approval import AgentApprovalSensor, decision_of
 from airflow_aimod.triggers.approval import AgentApprovalTrigger, decide
 from tests.conftest import REPO
@@ -31,8 +33,11 @@ USERS = {"reviewer": "reviewer-pw-1"}
 EDITED = "SELECT count(*) AS n FROM customers WHERE country = 'Germany'"
 ANSWERS = {"approve-1": ([APPROVE], {}), "approve-2": ([APPROVE], {}), "edit": ([APPROVE], {"sql": EDITED}),
            "reject": ([REJECT], {})}  # run id -> what the reviewer answers
+SQL_REQUEST = ApprovalRequest(agent="sql_agent", action="sql.read", action_id="sql-1", trace_id="t-1",
+                              subject="sql_agent: approve a query on customers?", body="**Proposed SQL:** ...",
+                              editable=(EditableField("sql", "SELECT email FROM customers"),))
 REQUEST = {"ti_id": "0199a1b2-0000-7000-8000-000000000001", "action_id": "sql-1", "trace_id": "t-1",
-           "subject": "sql_agent: approve a query on customers?", "proposal": {"sql": "SELECT email FROM customers"}}
+           "subject": SQL_REQUEST.subject, "request": SQL_REQUEST.to_payload()}
 
 
 # -- the pure pieces -------------------------------------------------------------------------
@@ -208,7 +213,8 @@ def test_each_sensor_waits_deferred_beside_its_parked_agent(stack):
     request = xcom(stack, "approve-1", AGENT, "aimod_approval")
     hitl = api(stack, "GET", f"{ti_path('approve-1', AGENT)}/-1/hitlDetails").json()
     assert request["ti_id"] == hitl["task_instance"]["id"] and request["subject"] == hitl["subject"]
-    assert "email" in request["proposal"]["sql"].lower()
+    proposed = {f.name: f.value for f in ApprovalRequest.from_payload(request["request"]).editable}
+    assert "email" in proposed["sql"].lower()
 
 
 def test_restarting_the_triggerer_and_the_scheduler_loses_no_waiting_task(stack):

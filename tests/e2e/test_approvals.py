@@ -16,7 +16,9 @@ from pathlib import Path
 
 import pytest
 
-from airflow_aimod.operators.approval import APPROVE, REJECT, answer_from_event, request_text
+from airflow_aimod.core.approval import APPROVE_LABEL as APPROVE, REJECT_LABEL as REJECT
+from airflow_aimod.core.approval import ApprovalDecision, ApprovalRequest, EditableField
+from airflow_aimod.operators.approval import decision_from_event
 from tests.conftest import REPO
 from airflow_aimod.demo.stack import AirflowStack, count_events
 from tests.pg import throwaway_database
@@ -35,34 +37,42 @@ EDITED = "SELECT count(*) AS n FROM customers WHERE country = 'Germany'"
 
 # -- the pure translation --------------------------------------------------------------------
 
-PROPOSAL = {"sql": "SELECT email FROM customers"}
+PROPOSED = "SELECT email FROM customers"
+REQUEST = ApprovalRequest(agent="sql_agent", action="sql.read", action_id="sql-1", subject="s", body="b",
+                          editable=(EditableField("sql", PROPOSED, "checked again"),))
 
 
 def test_approve_reject_and_edits_become_graph_answers():
     alice = {"id": "alice", "name": "Alice"}
-    assert answer_from_event({"chosen_options": [APPROVE], "params_input": {"sql": " SELECT email\nFROM customers "},
-                              "responded_by_user": alice}, PROPOSAL) == {"decision": "approve", "reviewer": "Alice"}
-    assert answer_from_event({"chosen_options": [APPROVE], "params_input": {"sql": "SELECT 1"},
-                              "responded_by_user": alice}, PROPOSAL) == {"decision": "edit", "reviewer": "Alice",
-                                                                         "sql": "SELECT 1"}
-    assert answer_from_event({"chosen_options": [REJECT], "params_input": {"sql": "SELECT 1"},
-                              "responded_by_user": alice}, PROPOSAL)["decision"] == "reject"
+    same = decision_from_event({"chosen_options": [APPROVE], "params_input": {"sql": " SELECT email\nFROM customers "},
+                                "responded_by_user": alice}, REQUEST)
+    assert same == ApprovalDecision("approve", "Alice")
+    edited = decision_from_event({"chosen_options": [APPROVE], "params_input": {"sql": "SELECT 1"},
+                                  "responded_by_user": alice}, REQUEST)
+    assert edited == ApprovalDecision("edit", "Alice", {"sql": "SELECT 1"})
+    assert decision_from_event({"chosen_options": [REJECT], "params_input": {"sql": "SELECT 1"},
+                                "responded_by_user": alice}, REQUEST).decision == "reject"
 
 
 def test_timeouts_errors_and_unknown_options_fail_closed():
-    timed_out = {"chosen_options": [REJECT], "params_input": PROPOSAL, "responded_by_user": None, "timedout": True}
-    assert answer_from_event(timed_out, PROPOSAL) == {"decision": "reject", "reviewer": "timeout"}
-    assert answer_from_event({"error": "no answer", "error_type": "timeout"}, PROPOSAL)["decision"] == "reject"
-    assert answer_from_event({"chosen_options": ["Maybe"]}, PROPOSAL)["decision"] == "reject"
+    timed_out = {"chosen_options": [REJECT], "params_input": {"sql": PROPOSED}, "responded_by_user": None,
+                 "timedout": True}
+    assert decision_from_event(timed_out, REQUEST) == ApprovalDecision("reject", "timeout")
+    assert decision_from_event({"error": "no answer", "error_type": "timeout"}, REQUEST).decision == "reject"
+    assert decision_from_event({"chosen_options": ["Maybe"]}, REQUEST).decision == "reject"
+    assert decision_from_event({"chosen_options": [APPROVE, REJECT]}, REQUEST).decision == "reject"
 
 
 def test_the_request_shows_what_is_proposed():
-    subject, body = request_text({"agent": "sql_agent", "sql": "SELECT email FROM customers", "tables": ["customers"],
-                                  "reasons": ["touches PII column customers.email"], "confidence": 0.8,
-                                  "rationale": "emails", "trace_id": "t-1", "question": "emails?"})
-    assert "customers" in subject
-    for part in ("SELECT email FROM customers", "customers.email", "0.80", "emails", "`t-1`", "emails?"):
-        assert part in body
+    from airflow_aimod.core.agents.sql_agent import approval_request
+
+    state = {"request": "emails?", "trace_id": "t-1", "confidence": 0.8, "rationale": "emails",
+             "work": {"statement": PROPOSED, "tables": ["customers"]}}
+    request = approval_request(state, {"id": "sql-1", "reasons": ["touches PII column customers.email"]}, "sql_agent")
+    assert "customers" in request.subject and [f.name for f in request.editable] == ["sql"]
+    for part in (PROPOSED, "customers.email", "0.80", "emails", "`t-1`", "emails?"):
+        assert part in request.body
+    assert ApprovalRequest.from_payload(request.to_payload()) == request
 
 
 def test_airflow_before_3_3_defers_to_the_standard_hitl_trigger():
@@ -74,10 +84,13 @@ def test_airflow_before_3_3_defers_to_the_standard_hitl_trigger():
 
     from airflow_aimod.operators.sql import SQLAgentOperator
 
+    from airflow_aimod.operators.approval import _defer_to_trigger
+
     op = SQLAgentOperator(task_id="q", question="q", conn_id="w", hitl=True, response_timeout=timedelta(minutes=5))
-    resume = {"thread_id": "d/r/q/-1/1", "trace_id": "t-1", "proposal": PROPOSAL}
+    resume = {"thread_id": "d/r/q/-1/1", "trace_id": "t-1", "request": REQUEST.to_payload()}
+    context = {"task_instance": SimpleNamespace(id=uuid.uuid4()), "task": op}
     with pytest.raises(TaskDeferred) as deferred:
-        op._defer_to_trigger({"task_instance": SimpleNamespace(id=uuid.uuid4())}, {}, [REJECT], resume)
+        _defer_to_trigger(op.hitl_settings, context, [APPROVE, REJECT], {}, [REJECT], resume)
     classpath, kwargs = deferred.value.trigger.serialize()
     assert classpath.endswith("HITLTrigger") and kwargs["defaults"] == [REJECT] and kwargs["timeout_datetime"]
     assert deferred.value.method_name == "execute_complete" and deferred.value.kwargs == resume
@@ -238,7 +251,7 @@ def test_approving_resumes_the_graph_from_its_checkpoint_and_returns_rows(stack)
     assert ti["state"] == "success" and ti["try_number"] == 1
     out = outcome(stack, "approve")
     assert out["status"] == "answered" and out["result"]["rows"] and "email" in out["result"]["sql"].lower()
-    assert out["approvals"] == [{"action_id": "sql-1", "decision": "approve", "reviewer": "reviewer", "sql": None}]
+    assert out["approvals"] == [{"action_id": "sql-1", "decision": "approve", "reviewer": "reviewer"}]
     assert out["trace_id"] == outcome(stack, "approve", "route")["trace_id"]
     found = events(stack, "approve")
     # nothing before the pause ran twice: one LLM call, one schema read; the query ran once, after the answer
@@ -253,7 +266,7 @@ def test_rejecting_ends_with_status_rejected_and_runs_no_query(stack):
     assert answer(stack, "reject", "sql_agent", "reviewer", [REJECT]).status_code == 200
     assert finished(stack, "reject", "sql_agent")["state"] == "success"
     out = outcome(stack, "reject")
-    assert out["status"] == "rejected" and out["result"]["rows"] == [] and "reviewer" in out["reason"]
+    assert out["status"] == "rejected" and out["result"]["rows"] is None and "reviewer" in out["reason"]
     assert out["token_usage"]["llm_calls"] == 1
     assert count_events(events(stack, "reject"), "tool_call", "sql.read") == 0
 

@@ -30,7 +30,7 @@ import psycopg
 import pytest
 
 from airflow_aimod.demo.stack import AirflowStack, airflow_executable
-from airflow_aimod.operators.approval import APPROVE, REJECT
+from airflow_aimod.core.approval import APPROVE_LABEL as APPROVE, REJECT_LABEL as REJECT
 from tests.pg import throwaway_database
 
 # 15.5 min measured on two cores shared with other jobs (load average ~16): each task then takes ~50 s

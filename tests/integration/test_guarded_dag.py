@@ -12,7 +12,7 @@ import json
 import pytest
 
 from tests.conftest import REPO
-from tests.support.openai_server import OpenAIServer, delay, reply
+from tests.support.openai_server import OpenAIServer, delay, reply, status
 
 pytestmark = pytest.mark.airflow
 
@@ -117,7 +117,8 @@ def test_a_run_budget_too_small_for_the_first_call_goes_to_a_person(guarded_dag,
     assert server.chat_requests() == [] and ledger_rows(run_id) == []
 
 
-def test_the_run_budget_is_shared_between_agent_tasks_and_their_retries(guarded_dag, server, monkeypatch):
+def test_the_run_budget_is_shared_between_agent_tasks_and_a_spent_budget_is_not_retried(guarded_dag, server,
+                                                                                       monkeypatch):
     monkeypatch.setenv("AIRFLOW__AIMOD__DAG_RUN_TOKEN_BUDGET", "8000")
     server.push(reply(ORDERS_SQL, 7000, 0))
     state, states, values, run_id = run(guarded_dag, llm="aimod_scripted_llm")
@@ -125,23 +126,23 @@ def test_the_run_budget_is_shared_between_agent_tasks_and_their_retries(guarded_
     assert values["answer"]["token_usage"]["total_tokens"] == 7000
     followup = values["followup"]
     assert followup["status"] == "budget_exceeded" and followup["token_usage"]["llm_calls"] == 0
-    assert "7000 of 8000" in followup["reason"]
-    assert try_number(guarded_dag.dag_id, run_id, "followup") == 2
-    assert len(server.chat_requests()) == 1  # neither try of followup sent anything
+    assert "7000 of 8000" in followup["reason"] and followup["error"]["retryable"] is False
+    assert try_number(guarded_dag.dag_id, run_id, "followup") == 1  # retries=1, but another try would fail alike
+    assert len(server.chat_requests()) == 1  # followup sent nothing
     assert [(key, tries, tokens) for key, tries, _, tokens, _ in ledger_rows(run_id)] == [("answer[-1]", 1, 7000)]
 
 
-def test_a_retry_starts_with_what_its_earlier_try_spent(guarded_dag, server):
-    server.push(reply(ORDERS_SQL, 500, 0))  # answer; then followup gets prose costing 3000 tokens a call
+def test_a_transient_failure_is_retried_and_the_retry_starts_with_what_its_earlier_try_spent(guarded_dag, server):
+    # answer; followup's first try: a prose reply (3000 tokens), then a 500 on the re-ask: retryable.
+    server.push(reply(ORDERS_SQL, 500, 0), reply("Let me think about that.", 3000, 0), status(500, retry_after=None))
     state, states, values, run_id = run(guarded_dag, llm="aimod_scripted_llm")
     assert state == "failed" and states["followup"] == "failed"
-    rows = [(key, tries, tokens) for key, tries, _, tokens, _ in ledger_rows(run_id)]
-    first_try = [r for r in rows if r[0] == "followup[-1]"]
-    assert first_try == [("followup[-1]", 1, 6000)]  # two prose replies, then the re-ask would pass 8000
-    followup = values["followup"]
-    assert followup["status"] == "budget_exceeded" and followup["token_usage"]["llm_calls"] == 0
-    assert "6000 of 8000" in followup["reason"]  # try 2 started from try 1's 6000 tokens
     assert try_number(guarded_dag.dag_id, run_id, "followup") == 2
-    assert stored_events(run_id, "followup") == [("llm_call", "unparseable"), ("llm_call", "unparseable"),
-                                                 ("error", "BudgetExceeded"), ("error", "BudgetExceeded")]
-    assert len(server.chat_requests()) == 3  # answer once, followup twice in try 1, never in try 2
+    rows = [(key, tries, tokens) for key, tries, _, tokens, _ in ledger_rows(run_id) if key == "followup[-1]"]
+    assert rows == [("followup[-1]", 1, 3000), ("followup[-1]", 2, 3000)]
+    followup = values["followup"]  # try 2: one more prose reply, then the re-ask would pass 8000
+    assert followup["status"] == "budget_exceeded" and followup["token_usage"]["llm_calls"] == 1
+    assert "6000 of 8000" in followup["reason"]  # try 2 started from try 1's 3000 tokens
+    errors = [detail for kind, detail in stored_events(run_id, "followup") if kind == "error"]
+    assert errors == ["LLMBackendError", "BudgetExceeded"]
+    assert len(server.chat_requests()) == 4  # answer once, followup twice in try 1 and once in try 2

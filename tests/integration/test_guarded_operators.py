@@ -71,5 +71,6 @@ def test_the_branch_follows_who_the_agent_handed_off_to(escalate_to, routes, fol
 
 
 def test_a_route_that_is_not_downstream_is_a_configuration_error():
-    with pytest.raises(ConfigurationError, match=r"\['fb'\] must be direct downstream tasks of ask .*ask >> fb"):
+    with pytest.raises(ConfigurationError, match=r"ask: branch target\(s\) \['fb'\] must be direct downstream "
+                                                 r"tasks .*ask >> fb"):
         branches({}, fallback_task_id="fb", human_task_id=None, downstream={"next"}, task_id="ask")

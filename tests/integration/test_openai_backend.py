@@ -25,6 +25,7 @@ from airflow_aimod.exceptions import (
     LLMBackendError,
     LLMResponseError,
 )
+from tests.support.steps import step_fails
 from tests.support.openai_server import OpenAIServer, delay, garbage, raw, reply, status
 
 ASK = [("system", "Reply with one JSON object."), ("human", "How many orders were placed in 2024?")]
@@ -95,7 +96,7 @@ def closed_port() -> int:
 
 def test_data_usage_and_event_come_from_the_server(server):
     server.push(reply('{"answer": 42}', prompt_tokens=123, completion_tokens=7))
-    result = openai_caller(server).ask_json(ASK, used_tokens=0, required=("answer",))
+    result = openai_caller(server).ask_json(ASK, task="nl2sql", used_tokens=0, required=("answer",))
     assert result.data == {"answer": 42}
     assert result.usage == {"input_tokens": 123, "output_tokens": 7, "total_tokens": 130, "llm_calls": 1}
     (event,) = result.events
@@ -112,7 +113,7 @@ def test_data_usage_and_event_come_from_the_server(server):
 def test_transient_status_is_retried_by_our_caller_honouring_retry_after(server, code):
     server.push(status(code, retry_after=0.25), reply('{"ok": true}', 30, 4))
     waits: list[float] = []
-    result = openai_caller(server, max_retries=2, waits=waits).ask_json(ASK, used_tokens=0)
+    result = openai_caller(server, max_retries=2, waits=waits).ask_json(ASK, task="nl2sql", used_tokens=0)
     assert result.data == {"ok": True} and len(server.chat_requests()) == 2
     assert waits == [0.25]  # the server's retry-after-ms, not our backoff
     assert result.usage["llm_calls"] == 1 and result.usage["total_tokens"] == 34
@@ -122,23 +123,23 @@ def test_transient_status_is_retried_by_our_caller_honouring_retry_after(server,
 def test_429_without_retry_after_backs_off_exponentially(server):
     server.push(status(429, retry_after=None), status(429, retry_after=None), reply('{"ok": 1}'))
     waits: list[float] = []
-    result = openai_caller(server, max_retries=3, waits=waits).ask_json(ASK, used_tokens=0)
+    result = openai_caller(server, max_retries=3, waits=waits).ask_json(ASK, task="nl2sql", used_tokens=0)
     assert result.data == {"ok": 1} and waits == [0.5, 1.0] and len(server.chat_requests()) == 3
 
 
 def test_persistent_500_is_a_backend_error_after_the_retries(server):
     server.push(*[status(500, message="upstream overloaded")] * 3)
-    with pytest.raises(LLMBackendError, match=r"InternalServerError \(transient, still failing after 1 retries"
+    with step_fails(LLMBackendError, match=r"InternalServerError \(transient, still failing after 1 retries"
                                               r".*500 - upstream overloaded") as info:
-        openai_caller(server, max_retries=1).ask_json(ASK, used_tokens=0)
+        openai_caller(server, max_retries=1).ask_json(ASK, task="nl2sql", used_tokens=0)
     assert len(server.chat_requests()) == 2  # the client itself never retried
-    assert [e["data"]["outcome"] for e in info.value.partial_reply.events] == ["error", "error"]
+    assert [e["data"]["outcome"] for e in info.value.events] == ["error", "error"]
 
 
 def test_a_timeout_is_retried_then_reported(server):
     server.push(delay(3), reply('{"late": false}'))
     waits: list[float] = []
-    result = openai_caller(server, timeout_s=0.4, max_retries=1, waits=waits).ask_json(ASK, used_tokens=0)
+    result = openai_caller(server, timeout_s=0.4, max_retries=1, waits=waits).ask_json(ASK, task="nl2sql", used_tokens=0)
     assert result.data == {"late": False} and waits == [0.5] and len(server.chat_requests()) == 2
 
 
@@ -165,24 +166,24 @@ def test_retries_stop_at_the_budget(server):
     caller = LLMCaller(build_chat_model(config), tracer=tracer, timeout_s=5, max_output_tokens=64,
                        retry=RetryPolicy(max_retries=3), sleep=lambda s: None,
                        guard=BudgetGuard(BudgetLimits(), ledger=OneCallLedger()))
-    with pytest.raises(BudgetExceeded, match="DAG run token budget exhausted"):
-        caller.ask_json(ASK)
+    with step_fails(BudgetExceeded, match="DAG run token budget exhausted"):
+        caller.ask_json(ASK, task="nl2sql")
     assert len(server.chat_requests()) == 1
 
 
 def test_a_slow_server_times_out_quickly_with_advice(server):
     server.push(delay(3))
     started = time.monotonic()
-    with pytest.raises(AgentTimeout, match="timed out.*raise the connection's timeout"):
-        openai_caller(server, timeout_s=0.5, max_retries=0).ask_json(ASK, used_tokens=0)
+    with step_fails(AgentTimeout, match="timed out.*raise the connection's timeout"):
+        openai_caller(server, timeout_s=0.5, max_retries=0).ask_json(ASK, task="nl2sql", used_tokens=0)
     assert time.monotonic() - started < 2.5
 
 
 def test_the_caller_deadline_bounds_a_slow_server_too(server):
     server.push(delay(3))
     started = time.monotonic()
-    with pytest.raises(AgentTimeout, match="timed out: it passed its 0.3 s deadline"):
-        openai_caller(server, timeout_s=30, deadline_s=0.3).ask_json(ASK, used_tokens=0)
+    with step_fails(AgentTimeout, match="timed out: it passed its 0.3 s deadline"):
+        openai_caller(server, timeout_s=30, deadline_s=0.3).ask_json(ASK, task="nl2sql", used_tokens=0)
     assert time.monotonic() - started < 2
 
 
@@ -192,14 +193,14 @@ def test_the_caller_deadline_bounds_a_slow_server_too(server):
 ])
 def test_a_malformed_body_is_a_clear_backend_error(server, behaviour, says):
     server.push(behaviour)
-    with pytest.raises(LLMBackendError, match="not retried; check the connection's base URL") as info:
-        openai_caller(server).ask_json(ASK, used_tokens=0)
+    with step_fails(LLMBackendError, match="not retried; check the connection's base URL") as info:
+        openai_caller(server).ask_json(ASK, task="nl2sql", used_tokens=0)
     assert says in str(info.value)
 
 
 def test_prose_then_json_is_re_asked_once_and_usage_summed(server):
     server.push(reply("Let me think. About three, I guess.", 20, 9), reply('{"count": 3}', 45, 6))
-    result = openai_caller(server).ask_json(ASK, used_tokens=0, required=("count",))
+    result = openai_caller(server).ask_json(ASK, task="nl2sql", used_tokens=0, required=("count",))
     assert result.data == {"count": 3}
     assert result.usage == {"input_tokens": 65, "output_tokens": 15, "total_tokens": 80, "llm_calls": 2}
     first, second = server.chat_requests()
@@ -211,15 +212,15 @@ def test_prose_then_json_is_re_asked_once_and_usage_summed(server):
 
 def test_prose_every_time_is_a_response_error_after_the_bounded_re_asks():
     with OpenAIServer(default=reply("I'd rather not use JSON.")) as server:
-        with pytest.raises(LLMResponseError, match="after 2 re-asks") as info:
-            openai_caller(server, max_reasks=2).ask_json(ASK, used_tokens=0)
+        with step_fails(LLMResponseError, match="after 2 re-asks") as info:
+            openai_caller(server, max_reasks=2).ask_json(ASK, task="nl2sql", used_tokens=0)
         assert len(server.chat_requests()) == 3
-    assert info.value.partial_reply.usage["llm_calls"] == 3
+    assert info.value.usage["llm_calls"] == 3
 
 
 def test_a_budget_too_small_sends_nothing(server):
-    with pytest.raises(BudgetExceeded, match="token budget exhausted"):
-        openai_caller(server, budget=50).ask_json(ASK, used_tokens=0)
+    with step_fails(BudgetExceeded, match="token budget exhausted"):
+        openai_caller(server, budget=50).ask_json(ASK, task="nl2sql", used_tokens=0)
     assert server.requests == []
 
 
@@ -236,7 +237,7 @@ def test_hook_maps_an_env_var_connection_and_its_model_calls_the_server(server, 
         backend="openai", model="gpt-test", api_key="sk-test-123", base_url=server.url + "/v1", timeout_s=5.0,
         max_retries=0, temperature=0.2, max_output_tokens=77)
     server.push(reply('{"a": 1}', 11, 2))
-    result = make_caller(resolve_llm(conn_id)).ask_json(ASK, used_tokens=0)
+    result = make_caller(resolve_llm(conn_id)).ask_json(ASK, task="nl2sql", used_tokens=0)
     assert result.data == {"a": 1} and result.events[0]["data"]["model"] == "gpt-test"
     (request,) = server.chat_requests()
     assert request.headers["authorization"] == "Bearer sk-test-123"
@@ -253,8 +254,8 @@ def test_the_hook_s_client_never_retries_and_our_caller_makes_the_connection_s_r
     assert retries == 2 and model.max_retries == 0
     assert resolve_llm_with_retries("offline")[1] == 0
     server.push(status(500), status(500), status(500), reply('{"never": 1}'))
-    with pytest.raises(LLMBackendError, match="still failing after 2 retries"):
-        make_caller(model, max_retries=retries).ask_json(ASK)
+    with step_fails(LLMBackendError, match="still failing after 2 retries"):
+        make_caller(model, max_retries=retries).ask_json(ASK, task="nl2sql")
     assert len(server.chat_requests()) == 3  # 1 + our 2 retries, none from the openai client
 
 

@@ -17,7 +17,7 @@ def sql_op(**kwargs):
 def test_template_fields_are_pinned():
     assert AgentOperator.template_fields == ("llm_conn_id", "trace_id")
     assert SQLAgentOperator.template_fields == ("llm_conn_id", "trace_id", "question", "conn_id")
-    assert TaskRouterOperator.template_fields == ("request", "llm_conn_id")
+    assert TaskRouterOperator.template_fields == ("llm_conn_id", "trace_id", "request")
 
 
 def test_constructors_do_no_io_and_apply_envelope_overrides():

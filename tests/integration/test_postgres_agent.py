@@ -80,7 +80,7 @@ def test_revenue_join_on_postgres_matches_hand_written_sql(pg_warehouse, pg_chec
 def test_pii_pause_survives_the_postgres_checkpointer_and_resumes(pg_warehouse, pg_checkpoints):
     paused = run_agent(pg_warehouse, pg_checkpoints, "List the email addresses of customers in Germany",
                        thread="pii")
-    assert paused.state["status"] == "needs_approval" and paused.interrupt["tables"] == ["customers"]
+    assert paused.state["status"] == "needs_approval" and paused.state["proposed_actions"][-1]["tables"] == ["customers"]
     resumed = run_agent(pg_warehouse, pg_checkpoints, None, thread="pii",
                         answer={"decision": "approve", "reviewer": "dpo"})
     assert resumed.state["status"] == "answered" and resumed.state["result"]["rows"]

@@ -165,15 +165,16 @@ def test_importing_the_operator_and_the_dag_loads_no_heavy_sdk():
 
 
 def test_the_hitl_request_lists_the_proposed_expectations():
-    from airflow_aimod.operators.approval import request_text
+    from airflow_aimod.core.agents.schema_validator import approval_request
 
-    payload = {"agent": "schema_validator", "action": "gx.update_suite", "action_id": "suite-1", "tables": ["orders"],
-               "expectations": [{"type": "expect_column_values_to_be_unique", "kwargs": {"column": "id"},
-                                 "evidence": "id: 20000 distinct values in 20000 profiled rows", "confidence": 0.95}],
-               "reasons": ["gx.update_suite (add or change expectations in a suite) needs a person's approval"],
-               "confidence": 0.95, "rationale": "r", "trace_id": "t"}
-    subject, body = request_text(payload)
-    assert subject == "schema_validator: approve gx.update_suite on orders?"
-    assert "**Proposed expectations (1; approved, they join the suite):**" in body
+    state = {"request": "Validate orders", "trace_id": "t", "work": {
+        "tables": ["orders"], "suite_reasons": ["gx.update_suite (add or change expectations in a suite) needs a "
+                                                "person's approval"],
+        "proposals": [{"type": "expect_column_values_to_be_unique", "kwargs": {"column": "id"},
+                       "evidence": "id: 20000 distinct values in 20000 profiled rows", "confidence": 0.95}]}}
+    request = approval_request(state, "orders", "schema_validator")
+    assert request.subject == "schema_validator: approve — add 1 expectation(s) to the suite of orders?"
+    assert (request.action, request.action_id, request.trace_id) == ("gx.update_suite", "suite-1", "t")
+    assert "**Proposed expectations (1; approved, they join the suite):**" in request.body
     assert ("- `expect_column_values_to_be_unique(column='id')` — id: 20000 distinct values in 20000 profiled rows"
-            in body)
+            in request.body)

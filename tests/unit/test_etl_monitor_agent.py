@@ -7,6 +7,8 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
+from airflow_aimod.core.approval import ApprovalRequest
+
 from airflow_aimod.core.agents.etl_monitor import EtlMonitorTools, build_graph
 from airflow_aimod.core.agents.runtime import AgentRuntime
 from airflow_aimod.core.airflow_api import AirflowApiClient, AirflowApiError, ApiCredentials
@@ -78,9 +80,12 @@ def test_the_transient_failure_is_cleared_after_approval_and_the_permanent_one_i
         monitor = Monitor(api)
         paused = monitor.start()
         assert paused.paused and paused.state["status"] == "needs_approval"
-        clears = paused.interrupt["clears"]
+        clears = paused.state["work"]["clears"]
         assert [(c["dag_id"], c["task_id"], c["try_number"]) for c in clears] == [("etl_flaky", "load_orders", 1)]
         assert clears[0]["evidence"][0].startswith("ConnectionError: connection refused")
+        request = ApprovalRequest.from_payload(paused.interrupt)
+        assert request.action == "airflow.clear_task" and "clearing 1 failed task(s)" in request.subject
+        assert "- `etl_flaky` run `r1` task `load_orders`: try 1 failed, transient — ConnectionError" in request.body
         assert not api.calls("POST", "clearTaskInstances")  # nothing cleared before the answer
         done = monitor.resume({"decision": "approve", "reviewer": "alice"})
     failures = by_task(done)

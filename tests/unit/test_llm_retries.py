@@ -15,6 +15,7 @@ from airflow_aimod.core.llm.caller import LLMCaller, RetryPolicy, retry_after_s
 from airflow_aimod.core.tracing import ListSink, Tracer
 from airflow_aimod.exceptions import AgentTimeout, BudgetExceeded, LLMBackendError
 from tests.unit.test_llm_caller import ASK, APITimeoutError, FakeChat
+from tests.support.steps import step_fails
 
 
 class RateLimitError(Exception):
@@ -70,7 +71,7 @@ def test_429_then_200_backs_off_exponentially_and_counts_only_the_answer():
 def test_jitter_shortens_each_wait_by_up_to_its_fraction():
     model = FakeChat(replies=[RateLimitError(), RateLimitError(), RateLimitError(), '{"ok": 1}'])
     clock = Clock()
-    caller(model, clock, rand=1.0, jitter=0.5)[0].ask_json(ASK)
+    caller(model, clock, rand=1.0, jitter=0.5)[0].ask_json(ASK, task="nl2sql")
     assert clock.waits == [0.25, 0.5, 1.0]  # 0.5, 1, 2 halved
 
 
@@ -83,7 +84,7 @@ def test_waits_are_capped_by_max_delay():
 def test_retry_after_from_the_server_replaces_the_backoff(headers, wait):
     model = FakeChat(replies=[RateLimitError(headers), '{"ok": 1}'])
     clock = Clock()
-    caller(model, clock, rand=1.0)[0].ask_json(ASK)
+    caller(model, clock, rand=1.0)[0].ask_json(ASK, task="nl2sql")
     assert clock.waits == [wait]
 
 
@@ -96,49 +97,49 @@ def test_retry_after_as_an_http_date_and_nonsense():
 def test_a_server_asking_for_a_long_wait_is_not_waited_for():
     model = FakeChat(replies=[RateLimitError({"retry-after": "3600"}), '{"ok": 1}'])
     clock = Clock()
-    with pytest.raises(LLMBackendError, match="asked to retry after 3600 s, more than the 60 s an agent waits"):
-        caller(model, clock)[0].ask_json(ASK)
+    with step_fails(LLMBackendError, match="asked to retry after 3600 s, more than the 60 s an agent waits"):
+        caller(model, clock)[0].ask_json(ASK, task="nl2sql")
     assert clock.waits == [] and len(model.prompts) == 1
 
 
 def test_retries_are_bounded_and_the_error_says_how_many():
     model = FakeChat(replies=[RateLimitError()])
     clock = Clock()
-    with pytest.raises(LLMBackendError, match=r"RateLimitError \(transient, still failing after 2 retries") as info:
-        caller(model, clock, retries=2)[0].ask_json(ASK)
+    with step_fails(LLMBackendError, match=r"RateLimitError \(transient, still failing after 2 retries") as info:
+        caller(model, clock, retries=2)[0].ask_json(ASK, task="nl2sql")
     assert len(model.prompts) == 3 and clock.waits == [0.5, 1.0]
-    assert len(info.value.partial_reply.events) == 3 and info.value.partial_reply.usage == {}
+    assert len(info.value.events) == 3 and info.value.usage == {}
 
 
 def test_a_client_error_is_not_retried():
     model = FakeChat(replies=[BadRequestError("Error code: 400 - bad model")])
     clock = Clock()
-    with pytest.raises(LLMBackendError, match="BadRequestError .not retried"):
-        caller(model, clock)[0].ask_json(ASK)
+    with step_fails(LLMBackendError, match="BadRequestError .not retried"):
+        caller(model, clock)[0].ask_json(ASK, task="nl2sql")
     assert len(model.prompts) == 1 and clock.waits == []
 
 
 def test_backend_timeouts_are_retried_then_become_an_agent_timeout():
     model = FakeChat(replies=[APITimeoutError("Request timed out.")])
     clock = Clock()
-    with pytest.raises(AgentTimeout, match=r"timed out \(APITimeoutError\) after 1 retries"):
-        caller(model, clock, retries=1)[0].ask_json(ASK)
+    with step_fails(AgentTimeout, match=r"timed out \(APITimeoutError\) after 1 retries"):
+        caller(model, clock, retries=1)[0].ask_json(ASK, task="nl2sql")
     assert len(model.prompts) == 2
 
 
 def test_a_wait_that_would_pass_the_deadline_is_not_started():
     model = FakeChat(replies=[RateLimitError(), RateLimitError(), '{"ok": 1}'])
     clock = Clock()
-    with pytest.raises(LLMBackendError, match="no retry: waiting 1.00 s would pass the agent's deadline"):
-        caller(model, clock, deadline=clock.t + 1.2)[0].ask_json(ASK)
+    with step_fails(LLMBackendError, match="no retry: waiting 1.00 s would pass the agent's deadline"):
+        caller(model, clock, deadline=clock.t + 1.2)[0].ask_json(ASK, task="nl2sql")
     assert clock.waits == [0.5] and len(model.prompts) == 2
 
 
 def test_no_call_starts_after_the_deadline():
     model = FakeChat(replies=['{"ok": 1}'])
     clock = Clock()
-    with pytest.raises(AgentTimeout, match="the agent's deadline has passed"):
-        caller(model, clock, deadline=clock.t - 1)[0].ask_json(ASK)
+    with step_fails(AgentTimeout, match="the agent's deadline has passed"):
+        caller(model, clock, deadline=clock.t - 1)[0].ask_json(ASK, task="nl2sql")
     assert model.prompts == []
 
 
@@ -170,8 +171,8 @@ def test_each_retry_is_checked_against_the_budget_again():
 
     llm, _ = caller(model, clock, guard=guard)
     llm.sleep = sleep
-    with pytest.raises(BudgetExceeded, match="DAG run token budget exhausted"):
-        llm.ask_json(ASK)
+    with step_fails(BudgetExceeded, match="DAG run token budget exhausted"):
+        llm.ask_json(ASK, task="nl2sql")
     needed = ledger.log[0][1]
     assert ledger.log == [("reserve", needed), ("settle", needed, 0)] and len(model.prompts) == 1
 

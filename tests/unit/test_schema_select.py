@@ -154,7 +154,7 @@ def test_needed_tables_with_join_path_under_budget(big, selector, question):
     tokens = estimate_tokens(selector.render(chosen))
     assert tokens <= selector.max_tokens < PROMPT_LIMIT
     # the whole prompt the SQL agent sends (system + question + schema JSON) is bounded too
-    prompt = sql_messages(question, chosen.to_dict(), dialect="postgres", today="2025-01-15")
+    prompt = sql_messages(question, chosen.to_dict(), dialect="postgres", today="2025-01-15").messages
     assert selector.render(chosen) in prompt[1][1]
     assert sum(estimate_tokens(text) for _, text in prompt) < PROMPT_LIMIT
 

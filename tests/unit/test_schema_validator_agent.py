@@ -10,6 +10,8 @@ import sqlite3
 
 import pytest
 
+from airflow_aimod.core.approval import ApprovalRequest
+
 from airflow_aimod.core.agents.runtime import AgentRuntime
 from airflow_aimod.core.agents.schema_validator import ValidatorTools, build_graph
 from airflow_aimod.core.checkpoints import open_checkpointer
@@ -139,16 +141,18 @@ def test_row_cap_is_reported(harness):
 def test_proposals_pause_with_the_interrupt_payload(harness, warehouse):
     paused = harness(suite=STRICT_SUITE[:1], profile=orders_profile(warehouse)).start()
     assert paused.paused and paused.state["status"] == "needs_approval"
-    payload = paused.interrupt
-    assert (payload["agent"], payload["action"], payload["action_id"], payload["trace_id"]) == \
+    request = ApprovalRequest.from_payload(paused.interrupt)
+    assert (request.agent, request.action, request.action_id, request.trace_id) == \
         ("schema_validator", "gx.update_suite", "suite-1", "trace-v")
-    kinds = [(p["type"], p["kwargs"].get("column")) for p in payload["expectations"]]
+    proposed = paused.state["proposed_actions"][-1]["expectations"]
+    kinds = [(p["type"], p["kwargs"].get("column")) for p in proposed]
     # 1 column set + id 2 (not-null is the user's already) + customer_id 2 + order_date 2 + status 3 + channel 3
     # + total_amount 3
     assert len(kinds) == 16 and ("expect_column_values_to_not_be_null", "id") not in kinds
     assert ("expect_column_values_to_be_unique", "id") in kinds
     assert ("expect_column_values_to_be_between", "customer_id") not in kinds  # identifiers get no range
-    assert "gx.update_suite" in payload["reasons"][0] and payload["confidence"] == 0.95
+    assert "gx.update_suite" in request.reasons[0] and "**Confidence:** 0.95" in request.body
+    assert request.body.count("\n- `expect_") == 16 and "`expect_column_values_to_be_unique(column='id')`" in request.body
     assert not [e for e in paused.state["events"] if e["kind"] == "tool_call"]  # nothing read before the answer
 
 
@@ -202,7 +206,8 @@ def test_a_pii_read_needs_approval_and_its_values_are_withheld(harness):
     suite = [{"type": "expect_column_values_to_match_regex", "kwargs": {"column": "email", "regex": r"@example\.com$"}}]
     h = harness(suite=suite, sql="SELECT id, email FROM customers", envelope={"sql": {"pii_tables": ["customers"]}})
     paused = h.start()
-    assert paused.paused and paused.interrupt["action"] == "sql.read" and paused.interrupt["tables"] == ["customers"]
+    request = ApprovalRequest.from_payload(paused.interrupt)
+    assert paused.paused and request.action == "sql.read" and "**Tables:** customers" in request.body
     state = h.resume({"decision": "approve", "reviewer": "steward"}).state
     failure = state["result"]["validation"]["failures"][0]
     assert failure["unexpected_count"] > 0 and failure["unexpected_values"] == [] and failure["values_withheld"]

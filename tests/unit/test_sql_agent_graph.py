@@ -11,6 +11,8 @@ import sqlite3
 
 import pytest
 
+from airflow_aimod.core.approval import ApprovalRequest
+
 from airflow_aimod.core.agents.runtime import AgentRuntime
 from airflow_aimod.core.agents.sql_agent import SqlAgentTools, build_graph
 from airflow_aimod.core.checkpoints import open_checkpointer
@@ -108,7 +110,12 @@ def test_pii_query_pauses_before_executing_and_state_survives_the_checkpoint(har
     model = ScriptedChatModel.of([{"sql": PII_SQL, "confidence": 0.8, "rationale": "emails of German customers"}])
     paused = harness(model).start()
     assert paused.paused and paused.state["status"] == "needs_approval"
-    assert paused.interrupt["tables"] == ["customers"] and paused.interrupt["trace_id"] == "trace-1"
+    request = ApprovalRequest.from_payload(paused.interrupt)
+    assert (request.agent, request.action, request.action_id, request.trace_id) == \
+        ("sql_agent", "sql.read", "sql-1", "trace-1")
+    assert [(f.name, f.value) for f in request.editable] == [("sql", PII_SQL)]
+    assert "**Tables:** customers" in request.body and "emails of German customers" in request.body
+    assert paused.state["proposed_actions"][-1]["tables"] == ["customers"]
     assert not [e for e in paused.state["events"] if e["kind"] == "tool_call" and e["name"] == "sql.read"]
     json.dumps(paused.state)  # plain JSON all the way down
 
@@ -120,8 +127,7 @@ def test_approval_resumes_exactly_where_it_paused(harness):
     resumed = h.resume({"decision": "approve", "reviewer": "alice"})
     assert resumed.state["status"] == "answered" and len(resumed.state["result"]["rows"]) == 5
     assert len(model.prompts) == 1  # no extra LLM call on resume
-    assert resumed.state["approvals"] == [{"action_id": "sql-1", "decision": "approve", "reviewer": "alice",
-                                           "sql": None}]
+    assert resumed.state["approvals"] == [{"action_id": "sql-1", "decision": "approve", "reviewer": "alice"}]
     assert resumed.state["token_usage"]["llm_calls"] == 1
 
 
@@ -129,18 +135,19 @@ def test_rejection_ends_without_running_anything(harness):
     h = harness(ScriptedChatModel.of([{"sql": PII_SQL}]))
     h.start()
     rejected = h.resume({"decision": "reject", "reviewer": "bob"})
-    assert rejected.state["status"] == "rejected" and rejected.state["result"]["rows"] == []
+    assert rejected.state["status"] == "rejected" and "rows" not in rejected.state["result"]
     assert not [e for e in rejected.state["events"] if e["kind"] == "tool_call" and e["name"] == "sql.read"]
 
 
 def test_an_edited_query_is_validated_again(harness):
     h = harness(ScriptedChatModel.of([{"sql": PII_SQL}]))
     h.start(thread="edit-ok")
-    ok = h.resume({"decision": "edit", "sql": "SELECT count(*) FROM customers WHERE country = 'Germany'",
+    ok = h.resume({"decision": "edit", "edits": {"sql": "SELECT count(*) FROM customers WHERE country = 'Germany'"},
                    "reviewer": "carol"}, thread="edit-ok")
     assert ok.state["status"] == "answered" and ok.state["result"]["rows"][0][0] > 0
     h.start(thread="edit-bad")
-    bad = h.resume({"decision": "edit", "sql": "DELETE FROM customers", "reviewer": "mallory"}, thread="edit-bad")
+    bad = h.resume({"decision": "edit", "edits": {"sql": "DELETE FROM customers"}, "reviewer": "mallory"},
+                   thread="edit-bad")
     assert bad.state["status"] == "rejected" and "refused" in bad.state["reason"]
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from airflow_aimod.core.agents.runtime import AgentRuntime, task_of
+from airflow_aimod.core.agents.runtime import AgentRuntime
 from airflow_aimod.core.agents.task_router import build_graph
 from airflow_aimod.core.budget import BudgetGuard, BudgetLimits, parse_token_budget
 from airflow_aimod.core.checkpoints import open_checkpointer
@@ -42,7 +42,8 @@ def test_token_budget_forms(value, parsed):
 
 
 @pytest.mark.parametrize(("value", "says"), [
-    ({"nl2sq": 100}, r"unknown task type 'nl2sq' in token_budget. Did you mean 'nl2sql'\?"),
+    ({"nl2sq": 100}, r"unknown task type 'nl2sq' in the token_budget of sql_agent. Did you mean 'nl2sql'\?"),
+    ({"route": 100}, r"unknown task type 'route' in the token_budget of sql_agent.* Known: \['\*', 'nl2sql', 'total'\]"),
     ({"route": 0}, r"token_budget\['route'\] must be a positive number of tokens, got 0"),
     ({"route": "many"}, r"token_budget\['route'\] must be a positive number"),
     ({}, "empty mapping"),
@@ -52,7 +53,7 @@ def test_token_budget_forms(value, parsed):
 ])
 def test_a_typo_in_a_token_budget_fails_with_what_to_fix(value, says):
     with pytest.raises(ConfigurationError, match=says):
-        get_agent("sql_agent").envelope.override({"token_budget": value})
+        get_agent("sql_agent").envelope_with({"token_budget": value})
 
 
 def test_an_int_is_the_total_and_a_mapping_caps_each_task_type():
@@ -74,10 +75,19 @@ def test_the_guard_checks_the_task_type_cap_and_the_total():
         guard.admit("route", prompt_tokens=10, max_output_tokens=50)
 
 
-def test_the_task_type_comes_from_the_prompt():
-    assert task_of(route_messages("x", [])) == "route"
-    assert task_of(sql_messages("q", {"tables": []}, dialect="sqlite", today="2024-01-01")) == "nl2sql"
-    assert task_of([("human", "no context block here")]) == "unknown"
+def test_every_prompt_names_its_task_type():
+    assert route_messages("x", []).task == "route"
+    assert sql_messages("q", {"tables": []}, dialect="sqlite", today="2024-01-01").task == "nl2sql"
+
+
+def test_an_llm_call_of_a_task_type_the_agent_does_not_declare_is_refused_before_it_is_made():
+    spec = get_agent("task_router")
+    runtime = AgentRuntime(spec=spec, envelope=spec.envelope, llm=(model := ScriptedChatModel.of([SCORES])),
+                           tracer=Tracer(trace_id="b3", agent=spec.name, sinks=[ListSink()]))
+    prompt = sql_messages("q", {"tables": []}, dialect="sqlite", today="2024-01-01")
+    with pytest.raises(ConfigurationError, match="task type 'nl2sql', which its registry entry does not declare"):
+        runtime.ask_json({"events": []}, prompt)
+    assert model.prompts == []
 
 
 def test_a_router_within_its_route_budget_dispatches():

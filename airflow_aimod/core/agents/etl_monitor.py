@@ -3,7 +3,7 @@
 Graph: ``scan`` (failed runs of the watched DAGs in the window, their failed task instances)
 → ``read_logs`` (the failed try's log) → ``diagnose`` (``core.diagnosis``: declared patterns,
 retry budget counted from Airflow's ``try_number``) → ``explain`` (one LLM call: explain and
-pick clears among the candidates) → ``approval`` (one ``interrupt()`` for all proposed clears)
+pick clears among the candidates) → ``approval`` (one ``ask_person`` for all proposed clears)
 → ``clear`` → ``report`` → end. Every Airflow call is an ``airflow.read`` or ``airflow.clear_task``
 action checked against the envelope; whatever the model proposes beyond clearing a candidate
 (pausing a DAG, clearing a permanent failure) is blocked and reported, never run.
@@ -16,14 +16,15 @@ from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from langgraph.graph import END, START, StateGraph
-from langgraph.types import interrupt
 
 from airflow_aimod.core.agents.edges import unless_done
 from airflow_aimod.core.agents.runtime import AgentRuntime, is_expected_failure
+from airflow_aimod.core.approval import ApprovalRequest, request_body
 from airflow_aimod.core.diagnosis import TRANSIENT, RetryBudget, diagnose
 from airflow_aimod.core.permissions import Action
 from airflow_aimod.core.prompts import etl_messages
 from airflow_aimod.core.state import AgentState, Status
+from airflow_aimod.exceptions import StepFailed
 
 MAX_FAILURES = 20
 LOG_TAIL = 120  # log records kept per failure (the error is at the end)
@@ -149,7 +150,7 @@ class _EtlNodes:
         needs = any(c["requires_approval"] for c in clears)
         proposals = [{"id": f"clear-{c['failure_id']}", "kind": CLEAR, **c} for c in clears]
         return self.rt.update("explain", events=[*reply.events, *events], token_usage=reply.usage,
-                              confidence=_confidence(reply.data.get("confidence")), rationale=explanation,
+                              confidence=reply.confidence, rationale=explanation,
                               proposed_actions=proposals,
                               work={"clears": clears, "blocked": blocked, "clears_need_approval": needs,
                                     "explanation": explanation})
@@ -180,28 +181,16 @@ class _EtlNodes:
         return clears, blocked, events
 
     def approval(self, state: AgentState) -> dict[str, Any]:
-        """One question for every proposed clear; resumes with {"decision": approve|reject, "reviewer"?}."""
+        """One question for every proposed clear: approve clears them all, reject clears none."""
         work = state["work"]
-        clears = work["clears"]
-        answer = interrupt({
-            "kind": "approval", "agent": self.rt.spec.name, "trace_id": state.get("trace_id"),
-            "action_id": "clear-" + "+".join(c["failure_id"] for c in clears), "action": CLEAR,
-            "clears": [{k: v for k, v in c.items() if k != "requires_approval"} for c in clears],
-            "reasons": [f"{CLEAR} (restart a failed task) is high-impact and needs a person's approval"],
-            "confidence": state.get("confidence"), "rationale": state.get("rationale", ""),
-            "question": state.get("request"),
-        })
-        answer = answer if isinstance(answer, dict) else {}
-        decision = str(answer.get("decision", "reject")).lower()
-        reviewer = answer.get("reviewer") or "a reviewer"
-        record = {"action_id": "clear-" + "+".join(c["failure_id"] for c in clears), "decision": decision,
-                  "reviewer": answer.get("reviewer")}
-        event = self.rt.tracer.event("approval", record["action_id"], decision=decision, reviewer=reviewer)
-        if decision == "approve":
-            return self.rt.update("approval", events=[event], approvals=[record], work={"approved": True})
-        failures = _with_actions(work["failures"], {c["failure_id"]: f"clear rejected by {reviewer}" for c in clears})
-        return self.rt.finish("approval", Status.REJECTED, f"clearing was rejected by {reviewer}", events=[event],
-                              approvals=[record], result=_result(work, failures))
+        request = approval_request(state, self.rt.spec.name)
+        decision = self.rt.ask_person(request)
+        decided = self.rt.decided(decision, request.action_id)
+        if decision.approved:
+            return self.rt.update("approval", **decided, work={"approved": True})
+        rejected = {c["failure_id"]: f"clear rejected by {decision.who()}" for c in work["clears"]}
+        return self.rt.finish("approval", Status.REJECTED, f"clearing was rejected by {decision.who()}",
+                              **decided, result=_result(work, _with_actions(work["failures"], rejected)))
 
     def clear(self, state: AgentState) -> dict[str, Any]:
         work, events, taken = state["work"], [], {}
@@ -211,7 +200,7 @@ class _EtlNodes:
             except Exception as exc:
                 if not is_expected_failure(exc):
                     raise
-                events.extend(getattr(exc, "tool_events", []))
+                events.extend(exc.events if isinstance(exc, StepFailed) else [])
                 taken[c["failure_id"]] = f"clear failed: {exc}"[:300]
         return self.rt.update("clear", events=events, work={"taken": taken})
 
@@ -243,6 +232,23 @@ class _EtlNodes:
         names = "; ".join(f"{_target(f)}: {f['action']}" for f in waiting[:5])
         return self.rt.finish("report", Status.ESCALATED, f"{cleared} cleared, {len(waiting)} need a person — {names}",
                               result=result, work={"escalate_to": "human"})
+
+
+def approval_request(state: AgentState, agent: str) -> ApprovalRequest:
+    """The clears proposed for a retry, each with its evidence, as one request."""
+    clears = state["work"]["clears"]
+    reasons = (f"{CLEAR} (restart a failed task) is high-impact and needs a person's approval",)
+    lines = ["**Proposed clears (each task runs again):**", ""]
+    for c in clears:
+        evidence = "; ".join(c.get("evidence") or []) or "no evidence"
+        lines.append(f"- `{c['dag_id']}` run `{c['run_id']}` task `{c['task_id']}`: try {c['try_number']} failed, "
+                     f"{c['classification']} — {evidence} (uses 1 of the {c['retries_left']} automatic retries left)")
+    body = request_body(reasons=reasons, question=state.get("request"), sections=[*lines, ""],
+                        confidence=state.get("confidence"), rationale=state.get("rationale"),
+                        trace_id=state.get("trace_id"))
+    return ApprovalRequest(agent=agent, action=CLEAR, action_id="clear-" + "+".join(c["failure_id"] for c in clears),
+                           subject=f"{agent}: approve clearing {len(clears)} failed task(s) for a retry?",
+                           body=body, reasons=reasons, trace_id=state.get("trace_id"))
 
 
 def _failure(failure_id: str, ti: dict[str, Any]) -> dict[str, Any]:
@@ -294,10 +300,3 @@ def _with_actions(failures: list[dict[str, Any]], taken: dict[str, str]) -> list
 def _result(work: dict[str, Any], failures: list[dict[str, Any]]) -> dict[str, Any]:
     return {"window": work["window"], "failures": failures, "blocked": work.get("blocked") or [],
             "explanation": work.get("explanation", "")}
-
-
-def _confidence(value: Any) -> float:
-    try:
-        return min(max(float(value), 0.0), 1.0)
-    except (TypeError, ValueError):
-        return 0.0

@@ -16,12 +16,14 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from airflow_aimod.core.budget import BudgetGuard, BudgetLimits, SharedLedger
-from airflow_aimod.core.llm.caller import UNKNOWN_TASK, LLMCaller, LLMReply, RetryPolicy
+from airflow_aimod.core.approval import ApprovalDecision, ApprovalRequest
+from airflow_aimod.core.llm.caller import LLMCaller, LLMReply, RetryPolicy
 from airflow_aimod.core.permissions import Action, Envelope, PermissionValidator, Verdict
+from airflow_aimod.core.prompts import Prompt
 from airflow_aimod.core.registry import AgentSpec
 from airflow_aimod.core.state import AgentState, Status
 from airflow_aimod.core.tracing import Tracer
-from airflow_aimod.exceptions import AimodError, PermissionDenied
+from airflow_aimod.exceptions import AimodError, ConfigurationError, PermissionDenied, StepFailed
 
 
 @dataclass
@@ -54,18 +56,34 @@ class AgentRuntime:
     def validator(self) -> PermissionValidator:
         return PermissionValidator(self.envelope, dialect=self.dialect)
 
-    def ask_json(self, state: AgentState, messages: Sequence[tuple[str, str]],
-                 required: Sequence[str] = (), *, task: str | None = None) -> LLMReply:
+    def ask_json(self, state: AgentState, prompt: Prompt, required: Sequence[str] = ()) -> LLMReply:
         """An LLM call inside the envelope and the token budgets (the llm.call action is checked too).
 
-        ``task`` is the prompt's task type (default: the ``task`` of its ``<aimod-context>`` block).
+        ``prompt.task`` must be one of the task types the agent declares in the registry.
         """
-        self.validator.enforce(Action("llm.call", target="chat"))
-        task = task or task_of(messages)
+        if prompt.task not in self.spec.task_types:
+            raise ConfigurationError(f"agent {self.spec.name!r} made an LLM call of task type {prompt.task!r}, which "
+                                     f"its registry entry does not declare ({list(self.spec.task_types)}); add it")
+        self.validator.enforce(Action("llm.call", target="chat", params={"task": prompt.task}))
         caller = LLMCaller(self.llm, tracer=self.tracer, timeout_s=self.spec.call_timeout_s,
                            max_output_tokens=self.max_output_tokens, retry=self.retry, guard=self.budget_guard(state),
                            deadline=self.deadline, sleep=self.sleep, now=self.now)
-        return caller.ask_json(messages, required=required, task=task)
+        return caller.ask_json(list(prompt.messages), required=required, task=prompt.task)
+
+    def ask_person(self, request: ApprovalRequest) -> ApprovalDecision:
+        """Pause the run for a person (LangGraph ``interrupt``) and return their decision once resumed.
+
+        The node that calls this runs again from its start on resume, so nothing before the call may
+        have side effects; everything after it runs once.
+        """
+        from langgraph.types import interrupt
+
+        return ApprovalDecision.of(interrupt(request.to_payload()))
+
+    def decided(self, decision: ApprovalDecision, action_id: str) -> dict[str, Any]:
+        """The state changes recording ``decision`` on ``action_id``: its ``approval`` event and record."""
+        event = self.tracer.event("approval", action_id, decision=decision.decision, reviewer=decision.reviewer)
+        return {"events": [event], "approvals": [decision.record(action_id)]}
 
     def budget_guard(self, state: AgentState) -> BudgetGuard:
         """The budgets of the next call: this run's usage plus the earlier tries', per task type too."""
@@ -87,7 +105,11 @@ class AgentRuntime:
         return verdict, event
 
     def tool(self, action: Action, fn: Callable[[], Any], *, approved: bool = False) -> ToolOutcome:
-        """Validate ``action``, then run ``fn``; raises ``PermissionDenied`` before ``fn`` when not allowed."""
+        """Validate ``action``, then run ``fn``; raises ``PermissionDenied`` before ``fn`` when not allowed.
+
+        An expected failure of ``fn`` (an ``AimodError``) is raised as ``StepFailed`` carrying the guard and
+        tool-call events; anything else is a bug and propagates unchanged.
+        """
         verdict, guard_event = self.check(action)
         if not verdict.allowed:
             raise PermissionDenied("; ".join(verdict.reasons))
@@ -96,11 +118,10 @@ class AgentRuntime:
         started = time.monotonic()
         try:
             value = fn()
-        except Exception as exc:
+        except AimodError as exc:
             failed = self.tracer.tool_call(action.kind, args=action.to_dict(), outcome="error",
                                            latency_ms=(time.monotonic() - started) * 1000, error=str(exc)[:300])
-            exc.tool_events = [guard_event, failed]  # type: ignore[attr-defined]  # kept in the final state
-            raise
+            raise StepFailed(exc, events=[guard_event, failed]) from exc
         call_event = self.tracer.tool_call(action.kind, args=action.to_dict(), outcome="ok",
                                            latency_ms=(time.monotonic() - started) * 1000)
         return ToolOutcome(value, verdict, [guard_event, call_event])
@@ -133,25 +154,14 @@ class AgentRuntime:
         """End the run after ``exc`` the way the agent's error strategy says, keeping what was spent."""
         from airflow_aimod.core.agents.errors import status_for_error
 
-        partial = getattr(exc, "partial_reply", None)
-        spent = (list(partial.events) if partial else []) + list(getattr(exc, "tool_events", []))
-        status, reason, escalate_to = status_for_error(exc, self.spec)
-        error_event = self.tracer.event("error", node, error_type=type(exc).__name__, message=str(exc)[:500],
-                                        escalate_to=escalate_to)
-        usage = {"token_usage": partial.usage} if partial and partial.usage else {}
-        return self.finish(node, status, reason, events=[*events, *spent, error_event],
-                           work={"escalate_to": escalate_to}, **usage)
-
-
-def task_of(messages: Sequence[tuple[str, str]]) -> str:
-    """The task type a prompt declares in its context block (``route``, ``nl2sql``, ...)."""
-    from airflow_aimod.core.prompts import read_context
-
-    for _, content in reversed(list(messages)):
-        context = read_context(str(content))
-        if context and isinstance(context.get("task"), str):
-            return context["task"]
-    return UNKNOWN_TASK
+        spent = list(exc.events) if isinstance(exc, StepFailed) else []
+        usage = {"token_usage": exc.usage} if isinstance(exc, StepFailed) and exc.usage else {}
+        cause = exc.cause if isinstance(exc, StepFailed) else exc
+        verdict = status_for_error(cause, self.spec)
+        error_event = self.tracer.event("error", node, error_type=type(cause).__name__, message=str(cause)[:500],
+                                        escalate_to=verdict.escalate_to, retryable=verdict.retryable)
+        return self.finish(node, verdict.status, verdict.reason, events=[*events, *spent, error_event],
+                           work={"escalate_to": verdict.escalate_to, "error": verdict.to_dict()}, **usage)
 
 
 def is_expected_failure(exc: Exception) -> bool:

@@ -2,7 +2,7 @@
 
 Graph: ``check_source`` (the read passes the SQL guard before anything else happens)
 → ``propose`` (only with a profile: candidate expectations from its numbers)
-→ ``approval`` (a person decides through ``interrupt()`` when proposals need it — action
+→ ``approval`` (a person decides through ``ask_person`` when proposals need it — action
 ``gx.update_suite`` — or when the read itself does) → ``validate`` (rows read read-only, at
 most ``max_rows``, into a DataFrame; ``gx.validate`` on it) → ``explain`` (one LLM call) → end.
 The rows are read after the approval, so no data waits in a checkpoint and the validated data
@@ -15,16 +15,16 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from langgraph.graph import END, START, StateGraph
-from langgraph.types import interrupt
 
 from airflow_aimod.core.agents.edges import unless_done
 from airflow_aimod.core.agents.runtime import AgentRuntime, is_expected_failure
+from airflow_aimod.core.approval import ApprovalRequest, request_body
 from airflow_aimod.core.executors.base import looks_like_pii
 from airflow_aimod.core.permissions import Action
 from airflow_aimod.core.prompts import validation_messages
 from airflow_aimod.core.state import AgentState, Status
 from airflow_aimod.core.validation import ExpectationSpec, GxRunner, frame_from_rows, propose_expectations
-from airflow_aimod.exceptions import ConfigurationError, PermissionDenied
+from airflow_aimod.exceptions import ConfigurationError, PermissionDenied, StepFailed
 
 MAX_FAILURES_IN_PROMPT = 20
 
@@ -100,40 +100,22 @@ class _ValidatorNodes:
                                     "suite_reasons": list(verdict.reasons)})
 
     def approval(self, state: AgentState) -> dict[str, Any]:
-        """Pause for a person; resumes with {"decision": approve|reject, "reviewer"?}."""
+        """Pause for a person on the proposed expectations (and the read, when it needs approval too)."""
         work = state["work"]
-        proposals = work.get("proposals") or []
-        answer = interrupt({
-            "kind": "approval", "agent": self.rt.spec.name, "trace_id": state.get("trace_id"),
-            "action_id": "suite-1" if proposals else "read-1",
-            "action": "gx.update_suite" if proposals else "sql.read",
-            "expectations": proposals, "tables": work.get("tables", []), "subject": self.tools.subject,
-            "reasons": [*work.get("suite_reasons", []), *work.get("read_reasons", [])],
-            "confidence": _mean([p["confidence"] for p in proposals]) if proposals else None,
-            "rationale": "; ".join(p["evidence"] for p in proposals[:8]) or "the read needs approval",
-            "question": state.get("request"),
-        })
-        return self._decide(state, answer if isinstance(answer, dict) else {})
-
-    def _decide(self, state: AgentState, answer: dict) -> dict[str, Any]:
-        work = state["work"]
-        decision = "approve" if str(answer.get("decision", "reject")).lower() == "approve" else "reject"
-        reviewer = answer.get("reviewer")
-        action_id = "suite-1" if work.get("proposals") else "read-1"
-        record = {"action_id": action_id, "decision": decision, "reviewer": reviewer}
-        event = self.rt.tracer.event("approval", action_id, decision=decision, reviewer=reviewer)
-        if decision == "approve":
+        request = approval_request(state, self.tools.subject, self.rt.spec.name)
+        decision = self.rt.ask_person(request)
+        decided = self.rt.decided(decision, request.action_id)
+        if decision.approved:
             if work.get("proposals"):
-                return self._adopt(state, work["proposals"], "approval", [event], decision="approved", approved=True,
-                                   work={"read_approved": True}, approvals=[record])
-            return self.rt.update("approval", events=[event], approvals=[record], work={"read_approved": True})
+                return self._adopt(state, work["proposals"], "approval", decided["events"], decision="approved",
+                                   approved=True, work={"read_approved": True}, approvals=decided["approvals"])
+            return self.rt.update("approval", **decided, work={"read_approved": True})
         if work.get("read_needs_approval") or not work.get("suite"):
             why = "the read was not approved" if work.get("read_needs_approval") else "no user suite to fall back on"
-            return self.rt.finish("approval", Status.REJECTED, f"rejected by {reviewer or 'a reviewer'}: {why}",
-                                  events=[event], approvals=[record],
+            return self.rt.finish("approval", Status.REJECTED, f"rejected by {decision.who()}: {why}", **decided,
                                   result={"subject": self.tools.subject, "proposals": work.get("proposals") or [],
                                           "proposals_decision": "rejected"})
-        return self.rt.update("approval", events=[event], approvals=[record], work={"proposals_decision": "rejected"})
+        return self.rt.update("approval", **decided, work={"proposals_decision": "rejected"})
 
     def _adopt(self, state: AgentState, proposals: list[dict], node: str, events: list[dict], *, decision: str,
                approved: bool, work: dict | None = None, **changes: Any) -> dict[str, Any]:
@@ -162,8 +144,12 @@ class _ValidatorNodes:
             check = Action("gx.validate", target=self.tools.subject, params={"expectations": len(specs),
                                                                              "rows": data.value.row_count})
             checked = self.rt.tool(check, lambda: runner.validate(frame, specs, suite_name=self.tools.subject))
-        except ConfigurationError as exc:  # the query's shape or an expectation GX refused: the user's to fix
-            return self.rt.finish("validate", Status.REFUSED, str(exc), events=getattr(exc, "tool_events", []))
+        except ConfigurationError as exc:  # the query's shape: the user's to fix
+            return self.rt.finish("validate", Status.REFUSED, str(exc))
+        except StepFailed as exc:
+            if isinstance(exc.cause, ConfigurationError):  # an expectation GX refused: the user's to fix
+                return self.rt.finish("validate", Status.REFUSED, str(exc.cause), events=exc.events)
+            return self.rt.fail_safe("validate", exc)
         except Exception as exc:
             if not is_expected_failure(exc):
                 raise
@@ -191,6 +177,27 @@ class _ValidatorNodes:
                   "explanation": explanation}
         return self.rt.finish("explain", Status.ANSWERED, reason, events=reply.events, token_usage=reply.usage,
                               confidence=confidence, rationale=explanation, result=result)
+
+
+def approval_request(state: AgentState, subject: str, agent: str) -> ApprovalRequest:
+    """The proposed expectations with their evidence (they join the suite only if approved), or the read."""
+    work = state["work"]
+    proposals = work.get("proposals") or []
+    reasons = tuple([*work.get("suite_reasons", []), *work.get("read_reasons", [])])
+    lines = [f"**Proposed expectations ({len(proposals)}; approved, they join the suite):**", ""] if proposals else []
+    for p in proposals:
+        kwargs = ", ".join(f"{k}={v!r}" for k, v in (p.get("kwargs") or {}).items())
+        lines.append(f"- `{p.get('type')}({kwargs})` — {p.get('evidence') or 'no evidence'}")
+    tables = ", ".join(work.get("tables") or []) or "no table"
+    body = request_body(reasons=reasons, question=state.get("request"),
+                        sections=[*lines, "", f"**Tables:** {tables}"],
+                        confidence=_mean([p["confidence"] for p in proposals]) if proposals else None,
+                        rationale="; ".join(p["evidence"] for p in proposals[:8]) or "the read needs approval",
+                        trace_id=state.get("trace_id"))
+    action, action_id = ("gx.update_suite", "suite-1") if proposals else ("sql.read", "read-1")
+    what = f"add {len(proposals)} expectation(s) to the suite of {subject}" if proposals else f"read {tables}"
+    return ApprovalRequest(agent=agent, action=action, action_id=action_id, subject=f"{agent}: approve — {what}?",
+                           body=body, reasons=reasons, trace_id=state.get("trace_id"))
 
 
 def _reason(validation: Mapping[str, Any]) -> str:

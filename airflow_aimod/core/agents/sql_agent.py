@@ -1,8 +1,8 @@
 """Tier 2 SQL agent: answer a question with one validated, read-only query.
 
 Graph: ``load_schema`` → ``draft`` → ``validate`` ⇄ ``draft`` (at most two repairs)
-→ ``approval`` (only when the envelope requires it: a person decides through
-``interrupt()``) → ``execute`` → end. Every tool call passes the permission envelope
+→ ``approval`` (only when the envelope requires it: a person decides, ``ask_person``)
+→ ``execute`` → end. Every tool call passes the permission envelope
 (and so the SQL guard) first; ``execute`` re-validates what it is about to run.
 """
 
@@ -12,10 +12,10 @@ from datetime import date
 from typing import Any
 
 from langgraph.graph import END, START, StateGraph
-from langgraph.types import interrupt
 
 from airflow_aimod.core.agents.edges import unless_done
 from airflow_aimod.core.agents.runtime import AgentRuntime, is_expected_failure
+from airflow_aimod.core.approval import APPROVE, EDIT, ApprovalRequest, EditableField, request_body
 from airflow_aimod.core.grounding import ungrounded_references
 from airflow_aimod.core.permissions import Action
 from airflow_aimod.core.prompts import sql_messages
@@ -96,14 +96,14 @@ class _SqlNodes:
                 raise
             return self.rt.fail_safe("draft", exc)
         data = reply.data
-        confidence = _confidence(data.get("confidence"))
+        confidence = reply.confidence
         changes = {"token_usage": reply.usage, "confidence": confidence,
                    "rationale": str(data.get("rationale") or "")[:2000]}
         sql = data.get("sql")
         if not isinstance(sql, str) or not sql.strip():
             refusal = str(data.get("refusal") or "the model did not produce a query")
             return self.rt.finish("draft", Status.REFUSED, refusal, events=reply.events, **changes,
-                                  result={"sql": None, "columns": [], "rows": []})
+                                  result=_empty_result(None))
         drafts = int(work.get("drafts", 0)) + 1
         return self.rt.update("draft", events=reply.events, **changes,
                               work={"sql": sql.strip(), "drafts": drafts, "feedback": []})
@@ -117,7 +117,7 @@ class _SqlNodes:
         if problems and work["drafts"] > MAX_REPAIRS:
             reason = f"no valid query after {MAX_REPAIRS} repairs: " + "; ".join(problems)
             return self.rt.finish("validate", Status.REFUSED, reason, events=[event],
-                                  work={"violations": problems}, result={"sql": work["sql"], "columns": [], "rows": []})
+                                  work={"violations": problems}, result=_empty_result(work["sql"]))
         if problems:
             return self.rt.update("validate", events=[event], work={"feedback": problems, "violations": problems})
         details = verdict.details
@@ -129,37 +129,25 @@ class _SqlNodes:
                                     "requires_approval": verdict.requires_approval, "feedback": []})
 
     def approval(self, state: AgentState) -> dict[str, Any]:
-        """Pause for a person; resumes with {"decision": approve|reject|edit, "sql"?, "reviewer"?}."""
-        work = state["work"]
+        """Pause for a person with the query; approve runs it, edit runs the reviewer's query (guarded again)."""
         proposal = state["proposed_actions"][-1]
-        answer = interrupt({
-            "kind": "approval", "agent": self.rt.spec.name, "trace_id": state.get("trace_id"),
-            "action_id": proposal["id"], "action": "sql.read", "sql": work["statement"], "tables": work["tables"],
-            "reasons": proposal["reasons"], "confidence": state.get("confidence"),
-            "rationale": state.get("rationale", ""), "question": state.get("request"),
-        })
-        return self._apply_decision(state, proposal, answer if isinstance(answer, dict) else {})
+        decision = self.rt.ask_person(approval_request(state, proposal, self.rt.spec.name))
+        decided = self.rt.decided(decision, proposal["id"])
+        if decision.decision == APPROVE:
+            return self.rt.update("approval", **decided, work={"approved": True})
+        if decision.decision == EDIT:
+            return self._apply_edit(decision.edits["sql"], decided)
+        return self.rt.finish("approval", Status.REJECTED, f"rejected by {decision.who()}", **decided,
+                              result=_empty_result(proposal["sql"]))
 
-    def _apply_decision(self, state: AgentState, proposal: dict, answer: dict) -> dict[str, Any]:
-        decision = str(answer.get("decision", "reject")).lower()
-        record = {"action_id": proposal["id"], "decision": decision, "reviewer": answer.get("reviewer"),
-                  "sql": answer.get("sql")}
-        event = self.rt.tracer.event("approval", proposal["id"], decision=decision, reviewer=answer.get("reviewer"))
-        if decision == "approve":
-            return self.rt.update("approval", events=[event], approvals=[record], work={"approved": True})
-        if decision == "edit" and isinstance(answer.get("sql"), str):
-            return self._apply_edit(answer["sql"], record, event)
-        return self.rt.finish("approval", Status.REJECTED, f"rejected by {answer.get('reviewer') or 'a reviewer'}",
-                              events=[event], approvals=[record], result={"sql": proposal["sql"], "columns": [], "rows": []})
-
-    def _apply_edit(self, sql: str, record: dict, event: dict) -> dict[str, Any]:
+    def _apply_edit(self, sql: str, decided: dict[str, Any]) -> dict[str, Any]:
         verdict, guard_event = self.rt.check(Action("sql.read", target=self.rt.dialect, params={"sql": sql}))
+        events, approvals = [*decided["events"], guard_event], decided["approvals"]
         if not verdict.allowed:
             return self.rt.finish("approval", Status.REJECTED, "the edited query was refused: " + "; ".join(verdict.reasons),
-                                  events=[event, guard_event], approvals=[record],
-                                  result={"sql": sql, "columns": [], "rows": []})
+                                  events=events, approvals=approvals, result=_empty_result(sql))
         statement = verdict.details.get("statement") or sql
-        return self.rt.update("approval", events=[event, guard_event], approvals=[record],
+        return self.rt.update("approval", events=events, approvals=approvals,
                               work={"approved": True, "statement": statement, "tables": verdict.details.get("tables", [])})
 
     def execute(self, state: AgentState) -> dict[str, Any]:
@@ -179,8 +167,20 @@ class _SqlNodes:
                               result=result)
 
 
-def _confidence(value: Any) -> float:
-    try:
-        return min(max(float(value), 0.0), 1.0)
-    except (TypeError, ValueError):
-        return 0.0
+def approval_request(state: AgentState, proposal: dict[str, Any], agent: str) -> ApprovalRequest:
+    """What a person sees before a query that needs approval runs: the SQL (editable), tables, why."""
+    work = state["work"]
+    tables = ", ".join(work["tables"]) or "no table"
+    editable = (EditableField("sql", work["statement"], "the SQL guard checks the edited query again before it runs"),)
+    sections = ["**Proposed SQL:**", "", "```sql", work["statement"], "```", "", f"**Tables:** {tables}"]
+    body = request_body(reasons=proposal["reasons"], question=state.get("request"), sections=sections,
+                        confidence=state.get("confidence"), rationale=state.get("rationale"),
+                        trace_id=state.get("trace_id"), editable=editable)
+    return ApprovalRequest(agent=agent, action="sql.read", action_id=proposal["id"],
+                           subject=f"{agent}: approve a query on {tables}?", body=body,
+                           reasons=tuple(proposal["reasons"]), trace_id=state.get("trace_id"), editable=editable)
+
+
+def _empty_result(sql: str | None) -> dict[str, Any]:
+    """The result of a run that ran no query (the outcome fills the other result keys)."""
+    return {"sql": sql}

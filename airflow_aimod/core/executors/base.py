@@ -130,9 +130,10 @@ def timeout_error(timeout_s: float, what: str = "query") -> AgentTimeout:
                         "narrow it (filters, fewer joins, an aggregate) or raise the agent's timeout")
 
 
-def execution_error(dialect: str, message: str) -> QueryExecutionError:
-    """The QueryExecutionError carrying the database's own message."""
-    return QueryExecutionError(f"{dialect} refused the query: {message.strip()}")
+def execution_error(dialect: str, message: str, *, transient: bool = False) -> QueryExecutionError:
+    """The QueryExecutionError carrying the database's own message (``transient``: the connection failed)."""
+    what = "lost the connection" if transient else "refused the query"
+    return QueryExecutionError(f"{dialect} {what}: {message.strip()}", transient=transient)
 
 
 def json_safe(value: Any) -> Any:

@@ -189,7 +189,7 @@ class PostgresReadOnlyExecutor(ExecutorBase):
         except PoolClosed:
             raise QueryExecutionError("the PostgreSQL executor is closed") from None
         except psycopg.Error as exc:
-            raise execution_error("postgres", _message(exc)) from None
+            raise execution_error("postgres", _message(exc), transient=isinstance(exc, psycopg.OperationalError)) from None
 
     def _get_pool(self) -> ConnectionPool:
         """The pool, opened on first use; a connection failure says why."""
@@ -210,7 +210,8 @@ class PostgresReadOnlyExecutor(ExecutorBase):
             pool.open(wait=True, timeout=self.connect_timeout_s)
         except PoolTimeout:
             pool.close(timeout=1.0)
-            raise QueryExecutionError(f"cannot connect to PostgreSQL as {self.target}: {self._probe()}") from None
+            raise QueryExecutionError(f"cannot connect to PostgreSQL as {self.target}: {self._probe()}",
+                                      transient=True) from None
         return pool
 
     def _probe(self) -> str:

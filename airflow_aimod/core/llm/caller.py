@@ -22,11 +22,12 @@ from typing import Any
 from airflow_aimod.core.budget import BudgetGuard, BudgetLimits, TokenUsage, estimate_tokens
 from airflow_aimod.core.llm.parsing import extract_json_object
 from airflow_aimod.core.tracing import Tracer
-from airflow_aimod.exceptions import AgentTimeout, AimodError, ConfigurationError, LLMBackendError, LLMResponseError
+from airflow_aimod.exceptions import (
+    AgentTimeout, AimodError, ConfigurationError, LLMBackendError, LLMResponseError, StepFailed,
+)
 
 _TRANSIENT = {"RateLimitError", "APITimeoutError", "APIConnectionError", "InternalServerError", "Timeout",
               "ReadTimeout", "ConnectTimeout", "ServiceUnavailableError"}
-UNKNOWN_TASK = "unknown"
 
 
 @dataclass(frozen=True)
@@ -57,6 +58,15 @@ class LLMReply:
     data: dict[str, Any]
     usage: dict[str, int]
     events: list[dict[str, Any]] = field(default_factory=list)
+
+    @property
+    def confidence(self) -> float:
+        """The reply's ``confidence`` clamped to [0, 1]; 0 when missing or not a number."""
+        try:
+            value = float(self.data.get("confidence"))  # type: ignore[arg-type]
+        except (TypeError, ValueError):
+            return 0.0
+        return min(max(value, 0.0), 1.0) if value == value else 0.0
 
 
 class _Transient(Exception):
@@ -101,16 +111,15 @@ class LLMCaller:
         self.sleep, self.now, self.random = sleep, now, random
 
     def ask_json(self, messages: Sequence[tuple[str, str]], *, used_tokens: int = 0,
-                 required: Sequence[str] = (), task: str = UNKNOWN_TASK) -> LLMReply:
+                 required: Sequence[str] = (), task: str) -> LLMReply:
         """Send ``messages`` (a prompt of task type ``task``); return the first reply that is a JSON
-        object holding ``required`` keys."""
+        object holding ``required`` keys. A failure raises ``StepFailed`` with what the attempts spent."""
         guard = self.guard or BudgetGuard(BudgetLimits.of(self.token_budget), used_total=used_tokens)
         reply = LLMReply(data={}, usage={})
         try:
             return self._ask(list(messages), guard, task, required, reply)
         except AimodError as exc:
-            exc.partial_reply = reply  # type: ignore[attr-defined]  # usage and events already spent
-            raise
+            raise StepFailed(exc, events=reply.events, usage=reply.usage) from exc
 
     def _ask(self, convo: list[tuple[str, str]], guard: BudgetGuard, task: str, required: Sequence[str],
              reply: LLMReply) -> LLMReply:
@@ -220,7 +229,7 @@ class LLMCaller:
         hint = (f"transient, still failing after {retries} retries; raise the connection's max_retries or retry "
                 "later" if self._is_transient(exc) else "not retried; check the connection's base URL, API key "
                 "and model")
-        return LLMBackendError(f"LLM backend error {name} ({hint}): {exc}")
+        return LLMBackendError(f"LLM backend error {name} ({hint}): {exc}", transient=self._is_transient(exc))
 
     def _event(self, started: float, attempt: int, retry: int, task: str, usage: TokenUsage,
                **data: Any) -> dict[str, Any]:
