@@ -121,11 +121,6 @@ class AirflowApiClient:
                          target=f"{dag_id}/{run_id}/{task_id}", approved=approved)
         return list(out.get("task_instances") or [])
 
-    def set_paused(self, dag_id: str, paused: bool, *, approved: bool = False) -> dict[str, Any]:
-        """Pause or unpause a DAG: ``airflow.modify_schedule``, which the ETL monitor's envelope denies."""
-        return self._send("airflow.modify_schedule", "PATCH", f"/dags/{_q(dag_id)}", json={"is_paused": paused},
-                          params={"update_mask": "is_paused"}, target=dag_id, approved=approved)
-
     # -- transport -------------------------------------------------------------------------
 
     def _send(self, kind: str, method: str, path: str, *, target: str, approved: bool = False,

@@ -15,8 +15,6 @@ from typing import Any
 
 _BLOCK = re.compile(r"<aimod-context>\s*(\{.*?\})\s*</aimod-context>", re.S)
 
-Messages = list[tuple[str, str]]
-
 
 @dataclass(frozen=True)
 class Prompt:

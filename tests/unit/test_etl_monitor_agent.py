@@ -14,7 +14,7 @@ from airflow_aimod.core.agents.runtime import AgentRuntime
 from airflow_aimod.core.airflow_api import AirflowApiClient, AirflowApiError, ApiCredentials
 from airflow_aimod.core.checkpoints import open_checkpointer
 from airflow_aimod.core.llm.offline import OfflineChatModel
-from airflow_aimod.core.permissions import PermissionValidator
+from airflow_aimod.core.permissions import Envelope, PermissionValidator
 from airflow_aimod.core.registry import get_agent
 from airflow_aimod.core.runner import AgentRunner
 from airflow_aimod.core.state import initial_state
@@ -159,10 +159,12 @@ def test_the_client_checks_the_envelope_before_any_request():
     with FakeAirflowApi([flaky()], USERS) as api:
         client = AirflowApiClient(ApiCredentials(api.url, "monitor", "monitor-pw"),
                                   PermissionValidator(SPEC.envelope), timeout_s=5)
-        with pytest.raises(PermissionDenied, match="modify_schedule is denied"):
-            client.set_paused("etl_flaky", True, approved=True)
         with pytest.raises(PermissionDenied, match="needs a person's approval"):
             client.clear_failed_task("etl_flaky", "r1", "load_orders")
+        reader_only = Envelope(allow=frozenset({"llm.call"}), deny=frozenset({"airflow.read"}))
+        blind = AirflowApiClient(ApiCredentials(api.url, "monitor", "monitor-pw"), PermissionValidator(reader_only))
+        with pytest.raises(PermissionDenied, match="airflow.read is denied"):
+            blind.task_instance("etl_flaky", "r1", "load_orders")
         assert api.requests == []  # not even a login was sent
         assert client.task_instance("etl_flaky", "r1", "load_orders")["state"] == "failed"
 

@@ -7,7 +7,8 @@ from a ``Tracer``; ``DashboardQueries`` reads it for the dashboard and health ru
 
 from __future__ import annotations
 
-from airflow_aimod.core.store.base import EventStore, open_store
+from airflow_aimod.core.store.base import EventStore
+from airflow_aimod.core.store.factory import open_store
 from airflow_aimod.core.store.queries import DashboardQueries
 from airflow_aimod.core.store.records import Outcome
 from airflow_aimod.core.store.sink import StoreSink

@@ -15,7 +15,6 @@ from typing import Any
 
 from airflow_aimod.core.store.migrations import migrate
 from airflow_aimod.core.store.records import EVENT_COLUMNS, Outcome, event_row
-from airflow_aimod.exceptions import ConfigurationError
 
 SCHEMES = ("sqlite:///", "memory://", "postgresql://", "postgres://")
 
@@ -141,17 +140,3 @@ class EventStore(ABC):
             except BaseException:
                 conn.rollback()
                 raise
-
-
-def open_store(url: str) -> EventStore:
-    """The store for ``url``: ``sqlite:////abs/path.sqlite``, ``memory://`` or ``postgresql://...``."""
-    if url.startswith(("sqlite:///", "memory://")):
-        from airflow_aimod.core.store.sqlite import SQLiteEventStore
-
-        return SQLiteEventStore(url)
-    if url.startswith(("postgresql://", "postgres://")):
-        from airflow_aimod.core.store.postgres import PostgresEventStore
-
-        return PostgresEventStore(url)
-    raise ConfigurationError(f"unsupported AiMod store URL {url!r}: set [aimod] store_url to one of "
-                             f"{', '.join(SCHEMES)} (e.g. sqlite:////opt/airflow/aimod/store.sqlite)")
