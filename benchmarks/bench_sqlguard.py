@@ -46,15 +46,15 @@ def statements(dialect: str) -> list[str]:
 
 def largest_accepted() -> list[tuple[str, str]]:
     """Inputs just inside the default bounds: parsed and analysed in full."""
-    where = " AND ".join(f"u.email{i % 7} = {i}" for i in range(370))
+    where = " AND ".join(f"u.email{i % 7} = {i}" for i in range(700))
     return [
-        ("2,990-token SELECT list", "SELECT " + ", ".join(f"c{i}" for i in range(1_494)) + " FROM t"),
-        ("1,450-value IN list", in_list(1_450)),
+        ("4,990-token SELECT list", "SELECT " + ", ".join(f"c{i}" for i in range(2_494)) + " FROM t"),
+        ("2,450-value IN list", in_list(2_450)),
         ("30-CTE chain", cte_chain(30)),
         ("60 UNION blocks", " UNION ALL ".join(["SELECT a, b, c FROM t WHERE a > 1"] * 60)),
         ("30-deep brackets", "SELECT " + "(" * 30 + "1" + ")" * 30),
         ("64 KB literal", "SELECT '" + "x" * 65_000 + "' AS s"),
-        ("PII filter, 370 conditions", f"SELECT u.id FROM users u JOIN orders o ON o.uid = u.id WHERE {where}"),
+        ("PII filter, 700 conditions", f"SELECT u.id FROM users u JOIN orders o ON o.uid = u.id WHERE {where}"),
         ("55 correlated subqueries", "SELECT " + ", ".join(
             f"(SELECT max(email) FROM users x{i} WHERE x{i}.id = u.id)" for i in range(55)) + " FROM users u"),
     ]
@@ -80,14 +80,14 @@ def best_rate(fn: Callable[[str], object], sqls: list[str], passes: int) -> floa
     return len(sqls) / best
 
 
-def slowest(fn: Callable[[object], object], value: object, passes: int) -> float:
-    """Seconds of the slowest of ``passes`` calls."""
-    worst = 0.0
+def slowest(fn: Callable[[object], object], value: object, passes: int) -> tuple[float, float]:
+    """(wall seconds, CPU seconds) of the slowest of ``passes`` calls."""
+    wall = cpu = 0.0
     for _ in range(passes):
-        started = time.perf_counter()
+        started, cpu_started = time.perf_counter(), time.process_time()
         fn(value)
-        worst = max(worst, time.perf_counter() - started)
-    return worst
+        wall, cpu = max(wall, time.perf_counter() - started), max(cpu, time.process_time() - cpu_started)
+    return wall, cpu
 
 
 def median_statement_s(guard: SqlGuard, sqls: list[str]) -> float:
@@ -117,18 +117,20 @@ def main() -> int:
         medians[dialect] = median_statement_s(guard, sqls)
         print(f"{dialect:<9} {len(sqls):>10} {accepted:>8} {baseline:>11.0f} {guarded:>11.0f} "
               f"{guarded / baseline:>10.2f}x")
-    print(f"\n{'input':<28} {'dialect':<9} {'verdict':<8} {'worst ms':>9} {'÷median':>9} {'worst/1s':>9}")
-    worst_overall = 0.0
+    print(f"\n{'input':<28} {'dialect':<9} {'verdict':<8} {'worst ms':>9} {'cpu ms':>7} {'÷median':>9} "
+          f"{'worst/1s':>9}")
+    worst_overall = worst_cpu = 0.0
     inputs = [(name, sql) for name, sql, _ in HOSTILE] + largest_accepted()
     for name, sql in inputs:
         for dialect, guard in guards.items():
             verdict = guard.check(sql)
-            worst = slowest(guard.check, sql, args.passes)
-            worst_overall = max(worst_overall, worst)
+            worst, cpu = slowest(guard.check, sql, args.passes)
+            worst_overall, worst_cpu = max(worst_overall, worst), max(worst_cpu, cpu)
             print(f"{name[:28]:<28} {dialect:<9} {'allowed' if verdict.allowed else 'refused':<8} "
-                  f"{worst * 1000:>9.1f} {worst / medians[dialect]:>8.0f}x {worst / BUDGET_S:>9.2f}")
-    print(f"\nworst check of all: {worst_overall * 1000:.0f} ms = {worst_overall / BUDGET_S:.2f} of the "
-          f"{BUDGET_S:g} s budget ({'within' if worst_overall <= BUDGET_S else 'OVER'} budget)")
+                  f"{worst * 1000:>9.1f} {cpu * 1000:>7.1f} {worst / medians[dialect]:>8.0f}x {worst / BUDGET_S:>9.2f}")
+    print(f"\nworst check of all: {worst_overall * 1000:.0f} ms wall ({worst_cpu * 1000:.0f} ms CPU) = "
+          f"{worst_overall / BUDGET_S:.2f} of the {BUDGET_S:g} s budget "
+          f"({'within' if worst_overall <= BUDGET_S else 'OVER'} budget; wall time includes other load on the host)")
     return 0 if worst_overall <= BUDGET_S else 1
 
 

@@ -209,11 +209,15 @@ DENIED_PACKAGES = _names("""
 """)
 
 
+_DENIED_BY_NAME = {name: category for category, names in DENIED.items() for name in names}
+_PREFIXES = tuple(prefix for prefix, _ in DENIED_PREFIXES)
+
+
+@lru_cache(maxsize=4096)
 def denied_function(name: str, dialect: str) -> str | None:
     """Why calling ``name`` (lower-case) is denied in ``dialect``, or None when no deny-list names it."""
-    for category, names in DENIED.items():
-        if name in names:
-            return category
-    if category := DIALECT_DENIED.get(dialect, {}).get(name):
+    if category := _DENIED_BY_NAME.get(name) or DIALECT_DENIED.get(dialect, {}).get(name):
         return category
-    return next((category for prefix, category in DENIED_PREFIXES if name.startswith(prefix)), None)
+    if not name.startswith(_PREFIXES):
+        return None
+    return next(category for prefix, category in DENIED_PREFIXES if name.startswith(prefix))

@@ -10,7 +10,7 @@ system columns ``xmin``/``xmax``/``cmin``/``cmax`` reveal transaction ids.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 
 from sqlglot import exp
 
@@ -36,9 +36,9 @@ def table_name(table: exp.Table) -> str | None:
     return ".".join(p.name.lower() for p in parts if isinstance(p, exp.Expression) and p.name)
 
 
-def real_tables(root: exp.Expression) -> Iterator[tuple[exp.Table, str]]:
-    """(node, normalized name) for every table that is not a CTE reference or a table function."""
-    for table in root.find_all(exp.Table):
+def real_tables(tables: Iterable[exp.Table]) -> Iterator[tuple[exp.Table, str]]:
+    """(node, normalized name) for every table node that is not a CTE reference or a table function."""
+    for table in tables:
         name = table_name(table)
         if name and not _is_cte_reference(table):
             yield table, name
@@ -61,7 +61,8 @@ def system_relation_violation(table: exp.Table, dialect: str) -> str | None:
 
 def system_column_violation(column: exp.Column, dialect: str) -> str | None:
     """Why referencing ``column`` is refused (a system column revealing transaction ids), or None."""
-    if column.name.lower() in _SYSTEM_COLUMNS.get(dialect, ()):
+    names = _SYSTEM_COLUMNS.get(dialect)
+    if names and column.name.lower() in names:
         return f"system column {column.name.lower()} is not allowed: it reveals transaction ids or row locations"
     return None
 

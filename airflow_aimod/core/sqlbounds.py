@@ -35,7 +35,7 @@ class SqlBounds:
     """Largest SQL the guard analyses; anything bigger is refused before parsing (fail closed)."""
 
     max_bytes: int = 65_536
-    max_tokens: int = 3_000
+    max_tokens: int = 5_000
     max_nesting: int = 30
     max_ctes: int = 30
     max_selects: int = 60

@@ -193,15 +193,17 @@ class SqlGuard:
 
     def _verdict(self, root: exp.Expression, tokens: Sequence[Token], sql: str) -> SqlVerdict:
         """Apply every rule to one parsed statement."""
-        real = list(real_tables(root))
+        nodes = list(root.walk())  # one walk; every rule below filters it
+        real = list(real_tables(n for n in nodes if isinstance(n, exp.Table)))
         violations = list(self._kind_violations(root, tokens[0]))
-        violations += [*self._node_violations(root, skip_root=bool(violations), sql=sql, real={id(t) for t, _ in real}),
+        violations += [*self._node_violations(root, nodes, skip_root=bool(violations), sql=sql,
+                                              real={id(t) for t, _ in real}),
                        *self._token_violations(tokens)]
         tables = sorted({name for _, name in real})
         if len(tables) > self.max_tables:
             violations.append(f"query touches {len(tables)} tables (limit {self.max_tables}): {', '.join(tables)}; "
                               "split it into smaller queries")
-        reasons = tuple(dict.fromkeys(self._approval_reasons(root, tables)))
+        reasons = tuple(dict.fromkeys(self._approval_reasons(root, nodes, tables)))
         allowed = not violations
         if allowed and self.force_limit is not None:
             root = self._limited(root)
@@ -216,9 +218,10 @@ class SqlGuard:
             kind = first.text.upper() if first.token_type not in _FIRST_TOKENS else root.key.upper()
             yield f"{kind} statements are not allowed: only SELECT queries (with optional WITH / UNION) are"
 
-    def _node_violations(self, root: exp.Expression, skip_root: bool, sql: str, real: set[int]) -> Iterator[str]:
+    def _node_violations(self, root: exp.Expression, nodes: Sequence[exp.Expression], *, skip_root: bool, sql: str,
+                         real: set[int]) -> Iterator[str]:
         """Yield violations for denied nodes, functions, catalogs and lock hints anywhere in the tree."""
-        for node in root.walk():
+        for node in nodes:
             if isinstance(node, _DENIED_CLASSES) and not (skip_root and node is root):
                 yield from (f"{label} is not allowed: only read-only SELECT queries are"
                             for cls, label in _DENIED_NODES if isinstance(node, cls))
@@ -283,13 +286,14 @@ class SqlGuard:
         """Return the violation for calling a function of a denied system package."""
         return f"function {package}.{name}() is not allowed: it belongs to a system package; use plain expressions"
 
-    def _approval_reasons(self, root: exp.Expression, tables: Sequence[str]) -> Iterator[str]:
+    def _approval_reasons(self, root: exp.Expression, nodes: Sequence[exp.Expression],
+                          tables: Sequence[str]) -> Iterator[str]:
         """Yield why the query needs human approval: PII tables it touches and PII columns it reads."""
         for name in tables:
             bare = name.rsplit(".", 1)[-1]
             if bare in self.pii_tables:
                 yield f"touches PII table {bare}"
-        yield from self._pii.reasons(root)
+        yield from self._pii.reasons(root, nodes)
 
     def _limited(self, root: exp.Expression) -> exp.Expression:
         """Return ``root`` with its outermost row limit capped at ``force_limit``."""

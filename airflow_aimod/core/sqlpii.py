@@ -40,20 +40,23 @@ class PiiColumnFinder:
         self.schema = {name.rsplit(".", 1)[-1].lower(): tuple(c.lower() for c in cols)
                        for name, cols in (schema or {}).items()}
 
-    def reasons(self, root: exp.Expression) -> Iterator[str]:
-        """Yield why ``root`` needs approval; nothing when it reads no PII column."""
-        tables = [t for t in root.find_all(exp.Table) if self._pii_of(t)]
+    def reasons(self, root: exp.Expression, nodes: Sequence[exp.Expression] | None = None) -> Iterator[str]:
+        """Yield why ``root`` needs approval; nothing when it reads no PII column. ``nodes``: every node of
+        ``root`` when the caller has already walked it."""
+        nodes = list(root.walk()) if nodes is None else nodes
+        tables = [t for t in nodes if isinstance(t, exp.Table) and self._pii_of(t)]
         if not tables:
             return
+        columns = [c for c in nodes if isinstance(c, exp.Column)]
         try:
-            yield from self._scan(root, traverse_scope(root), tables)
+            yield from self._scan(columns, traverse_scope(root), tables)
         except Exception as error:  # noqa: BLE001 - what the scopes cannot place needs a person
             names = ", ".join(sorted({_bare(t) for t in tables}))
             yield f"cannot tell which columns of {names} it reads ({type(error).__name__}): a person must check"
 
     # ------------------------------------------------------------------ the walk
 
-    def _scan(self, root: exp.Expression, scopes: list[Scope], tables: list[exp.Table]) -> Iterator[str]:
+    def _scan(self, columns: list[exp.Column], scopes: list[Scope], tables: list[exp.Table]) -> Iterator[str]:
         covered_tables: set[int] = set()
         covered_columns: set[int] = set()
         for scope in scopes:
@@ -69,7 +72,7 @@ class PiiColumnFinder:
         for table in tables:
             if id(table) not in covered_tables:
                 yield f"cannot tell which columns of {_bare(table)} it reads (a source outside any query scope)"
-        for column in root.find_all(exp.Column):
+        for column in columns:
             if id(column) not in covered_columns:
                 yield from self._unscoped(column)
 

@@ -29,11 +29,14 @@ def dialect_for(conn_type: str | None) -> str:
 
 
 def get_connection(conn_id: str) -> Any:
-    """The Airflow connection ``conn_id``, or a ConfigurationError that says how to create it."""
+    """The Airflow connection ``conn_id`` (its secrets registered for masking), or a ConfigurationError that
+    says how to create it."""
     from airflow.sdk.bases.hook import BaseHook
 
+    from airflow_aimod.hooks._secrets import protect_connection
+
     try:
-        return BaseHook.get_connection(conn_id)
+        return protect_connection(BaseHook.get_connection(conn_id))
     except Exception as exc:
         if type(exc).__name__ != "AirflowNotFoundException":
             raise

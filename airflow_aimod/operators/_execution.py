@@ -89,7 +89,9 @@ def run_agent(*, spec: AgentSpec, envelope: Envelope, llm_conn_id: str, request:
 
 
 def outcome_of(result: Any) -> dict[str, Any]:
-    """The JSON outcome of a run (XCom, the store), with the pending question when it paused."""
+    """The JSON outcome of a run (XCom, the task log, the store), with the pending question when it paused;
+    known secrets are scrubbed from every value."""
+    from airflow_aimod.core.redaction import scrub_data
     from airflow_aimod.core.state import outcome
 
     out = outcome(result.state)
@@ -97,4 +99,4 @@ def outcome_of(result: Any) -> dict[str, Any]:
     out["escalate_to"] = handed_to or ("human" if out["status"] in ("escalated", "budget_exceeded") else None)
     if result.interrupt is not None:
         out["pending_approval"] = result.interrupt
-    return out
+    return scrub_data(out)

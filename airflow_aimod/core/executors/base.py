@@ -17,6 +17,7 @@ from dataclasses import dataclass, replace
 from decimal import Decimal
 from typing import Any, Protocol, runtime_checkable
 
+from airflow_aimod.core.redaction import scrub
 from airflow_aimod.core.schema import Catalog, Column, Table
 from airflow_aimod.exceptions import AgentTimeout, ConfigurationError, QueryExecutionError
 
@@ -131,8 +132,8 @@ def timeout_error(timeout_s: float, what: str = "query") -> AgentTimeout:
 
 
 def execution_error(dialect: str, message: str) -> QueryExecutionError:
-    """The QueryExecutionError carrying the database's own message."""
-    return QueryExecutionError(f"{dialect} refused the query: {message.strip()}")
+    """The QueryExecutionError carrying the database's own message (scrubbed of secrets)."""
+    return QueryExecutionError(f"{dialect} refused the query: {scrub(message.strip())}")
 
 
 def json_safe(value: Any) -> Any:

@@ -26,6 +26,7 @@ from psycopg_pool import ConnectionPool, PoolClosed, PoolTimeout
 from airflow_aimod.core.executors.base import (
     ExecutorBase, QueryResult, check_limits, execution_error, timeout_error,
 )
+from airflow_aimod.core.redaction import scrub
 from airflow_aimod.core.schema import Catalog, Column, ForeignKey, Table
 from airflow_aimod.exceptions import AgentTimeout, ConfigurationError, QueryExecutionError
 
@@ -218,7 +219,7 @@ class PostgresReadOnlyExecutor(ExecutorBase):
         try:
             psycopg.connect(self._conninfo).close()
         except psycopg.Error as exc:
-            return str(exc).strip()
+            return scrub(str(exc).strip())
         return f"the pool opened no connection within {self.connect_timeout_s:g} s"
 
 
@@ -243,7 +244,7 @@ def _with_defaults(conninfo: str, connect_timeout_s: float) -> str:
     try:
         params = pg_conninfo.conninfo_to_dict(conninfo)
     except psycopg.ProgrammingError as exc:
-        raise ConfigurationError(f"invalid PostgreSQL connection string: {exc}") from None
+        raise ConfigurationError(f"invalid PostgreSQL connection string: {scrub(str(exc))}") from None
     params.setdefault("connect_timeout", str(max(1, round(connect_timeout_s))))
     params.setdefault("application_name", "airflow-aimod-readonly")
     return pg_conninfo.make_conninfo("", **params)
