@@ -22,7 +22,8 @@ _SYSTEM_SCHEMAS = frozenset({"pg_catalog", "pg_toast", "mysql", "performance_sch
 _LISTING_VIEWS = frozenset({"tables", "columns", "views", "schemata", "table_constraints", "key_column_usage",
                             "referential_constraints", "constraint_column_usage"})
 # Name prefixes reserved for system relations, per dialect (Postgres resolves pg_* in pg_catalog first).
-_SYSTEM_PREFIXES = {"postgres": ("pg_",), "redshift": ("pg_", "stl_", "stv_", "svl_", "svv_"), "sqlite": ("sqlite_",),
+_SYSTEM_PREFIXES = {"postgres": ("pg_",), "redshift": ("pg_", "stl_", "stv_", "svl_", "svv_"),
+                    "sqlite": ("sqlite_", "pragma_"),
                     "duckdb": ("duckdb_", "pg_", "sqlite_")}
 _SYSTEM_COLUMNS = {"postgres": frozenset({"xmin", "xmax", "cmin", "cmax", "ctid", "tableoid"}),
                    "redshift": frozenset({"xmin", "xmax", "cmin", "cmax", "ctid", "tableoid"})}

@@ -81,7 +81,7 @@ def pii_aware_executor(executor: ReadOnlyExecutor, *, conn_id: str, pii_conn_id:
 
     opener = partial(open_readonly_executor, pii_conn_id, pool_max=1) if pii_conn_id else None
     wrapped = PiiAwareExecutor(executor, pii_tables=pii_tables, pii_columns=pii_columns, open_approved=opener)
-    if pii_columns:
+    if pii_columns or pii_tables:
         warn_if_default_reads_pii(wrapped, conn_id=conn_id, pii_conn_id=pii_conn_id)
     return wrapped
 

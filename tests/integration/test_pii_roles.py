@@ -54,6 +54,8 @@ def roles():
                               "created_at date DEFAULT '2024-01-01')")
                 owner.execute("INSERT INTO users (id, name, email, ssn) SELECT g, 'user ' || g, "
                               "'u' || g || '@example.com', '000-00-' || g FROM generate_series(1, 5) g")
+                owner.execute("CREATE TABLE customers (id int PRIMARY KEY, full_name text, phone text)")
+                owner.execute("INSERT INTO customers VALUES (1, 'Ada Lovelace', '+44 20 0000')")
                 owner.execute("CREATE TABLE orders (id int PRIMARY KEY, uid int, amount numeric)")
                 owner.execute("INSERT INTO orders SELECT g, 1 + g % 5, g * 2.5 FROM generate_series(1, 20) g")
                 owner.execute(recipe(agent, reader))
@@ -79,7 +81,7 @@ def executors(roles):
             opened.append(PostgresReadOnlyExecutor(roles["reader"], pool_max=1))
             return opened[-1]
 
-        with PiiAwareExecutor(default, pii_columns=PII, open_approved=open_reader) as wrapped:
+        with PiiAwareExecutor(default, pii_columns=PII, pii_tables=["customers"], open_approved=open_reader) as wrapped:
             yield default, wrapped, opened
 
 
@@ -87,12 +89,13 @@ def test_the_agent_role_cannot_read_pii_columns_even_past_the_guard(roles):
     with psycopg.connect(roles["agent"]) as conn:
         assert conn.execute("SELECT count(*), max(name) FROM users").fetchone() == (5, "user 5")
         for sql in ("SELECT email FROM users", "SELECT * FROM users", "SELECT row_to_json(u) FROM users u",
-                    "SELECT count(*) FROM users WHERE ssn LIKE '000%'"):
-            with pytest.raises(psycopg.errors.InsufficientPrivilege, match="permission denied for table users"):
+                    "SELECT count(*) FROM users WHERE ssn LIKE '000%'", "SELECT count(*) FROM customers"):
+            with pytest.raises(psycopg.errors.InsufficientPrivilege, match="permission denied for table"):
                 conn.execute(sql)
             conn.rollback()
     with psycopg.connect(roles["reader"]) as conn:
         assert conn.execute("SELECT email FROM users WHERE id = 1").fetchone() == ("u1@example.com",)
+        assert conn.execute("SELECT full_name FROM customers").fetchone() == ("Ada Lovelace",)
         with pytest.raises(psycopg.errors.ReadOnlySqlTransaction):
             conn.execute("UPDATE users SET email = 'x'")
 
@@ -106,6 +109,9 @@ def test_the_catalog_names_pii_columns_without_values_and_the_reader_stays_close
     assert users.column("email").samples == () and users.column("ssn").samples == ()
     assert users.column("name").samples  # ordinary text columns are still sampled, by the agent's role
     assert wrapped.readable_pii_columns() == []
+    assert default.catalog().table("customers") is None  # a PII table: the agent's role may not read it at all
+    customers = wrapped.with_samples(wrapped.catalog()).table("customers")
+    assert [(c.name, c.samples) for c in customers.columns] == [("id", ()), ("full_name", ()), ("phone", ())]
     assert opened == [], "the approved-query connection was opened without an approval"
 
 

@@ -8,8 +8,8 @@ default executor:
 
 * ``run`` and everything else (catalog, samples) use the default connection; the approved one is
   opened lazily, by ``run_approved`` alone, so it is never touched by a run nobody approved;
-* ``catalog`` still lists the declared PII columns the default role cannot read (names and types
-  only), so an agent can draft the query a person will be asked to approve;
+* ``catalog`` still lists the declared PII columns and tables the default role cannot read (names
+  and types only), so an agent can draft the query a person will be asked to approve;
 * values of declared PII columns are never sampled into a prompt, whichever role could read them;
 * ``readable_pii_columns`` names the declared PII columns the default role CAN read (Postgres:
   ``has_column_privilege``), for the warning that the database is not enforcing the split.
@@ -56,13 +56,20 @@ class PiiAwareExecutor:
         return self._approved.run(sql, max_rows=max_rows, timeout_s=timeout_s)
 
     def catalog(self) -> Catalog:
-        """The default role's catalog plus the declared PII columns it may not read (names and types, no values)."""
+        """The default role's catalog plus the declared PII columns and tables it may not read (names and types,
+        no values)."""
         catalog = self.default.catalog()
-        hidden: dict[str, list[tuple[str | None, str, str]]] = {}
+        hidden: dict[tuple[str | None, str], list[tuple[str, str]]] = {}
         for schema, name, column, readable, type_ in self._column_access():
             if not readable:
-                hidden.setdefault(name.lower(), []).append((schema, column, type_))
-        return replace(catalog, tables=tuple(_with_hidden(t, hidden.get(t.name.lower(), ())) for t in catalog.tables))
+                hidden.setdefault((schema, name), []).append((column, type_))
+        tables = [_with_hidden(t, [(c, ty) for (schema, name), cols in hidden.items() for c, ty in cols
+                                   if name.lower() == t.name.lower() and schema in (None, t.schema)])
+                  for t in catalog.tables]
+        listed = {(t.schema, t.name.lower()) for t in tables}
+        tables += [Table(name=name, schema=schema, columns=tuple(Column(c, ty) for c, ty in cols))
+                   for (schema, name), cols in hidden.items() if (schema, name.lower()) not in listed]
+        return replace(catalog, tables=tuple(tables))
 
     def with_samples(self, catalog: Catalog, *, max_distinct: int = 30, timeout_s: float = 30.0) -> Catalog:
         """Samples from the default connection, never of a declared PII column or a column of a PII table."""
@@ -79,7 +86,8 @@ class PiiAwareExecutor:
         return replace(catalog, tables=tuple(tables))
 
     def readable_pii_columns(self) -> list[str]:
-        """``table.column`` of every declared PII column the default role can read (empty when unknowable)."""
+        """``table.column`` of every declared PII column (or column of a PII table) the default role can read
+        (empty when unknowable, e.g. SQLite)."""
         return sorted({f"{name}.{column}".lower() for _, name, column, readable, _ in self._column_access() if readable})
 
     def close(self) -> None:
@@ -97,19 +105,18 @@ class PiiAwareExecutor:
     def _column_access(self) -> list[tuple[str | None, str, str, bool, str]]:
         """(schema, table, column, readable, type) of the declared PII columns, from the default role's view."""
         lookup = getattr(self.default, "column_access", None)
-        if lookup is None or not self.pii_columns:
+        if lookup is None or not (self.pii_columns or self.pii_tables):
             return []
-        return lookup(sorted(self.pii_columns))
+        return lookup(sorted(self.pii_columns), sorted(self.pii_tables))
 
     def _is_pii(self, table: Table, column: Column) -> bool:
         name = table.name.lower()
         return name in self.pii_tables or (name, column.name.lower()) in self.pii_columns
 
 
-def _with_hidden(table: Table, hidden: Iterable[tuple[str | None, str, str]]) -> Table:
-    """``table`` with the hidden columns of its schema it does not list yet."""
-    extra = tuple(Column(column, type_) for schema, column, type_ in hidden
-                  if schema in (None, table.schema) and table.column(column) is None)
+def _with_hidden(table: Table, hidden: Iterable[tuple[str, str]]) -> Table:
+    """``table`` with the hidden (column, type) pairs it does not list yet."""
+    extra = tuple(Column(column, type_) for column, type_ in hidden if table.column(column) is None)
     return replace(table, columns=(*table.columns, *extra)) if extra else table
 
 

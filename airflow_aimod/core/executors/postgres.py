@@ -81,8 +81,9 @@ SELECT n.nspname, c.relname, a.attname, has_column_privilege(c.oid, a.attnum, 'S
        pg_catalog.format_type(a.atttypid, a.atttypmod)
 FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
 JOIN pg_catalog.pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped
-WHERE c.relkind IN ('r', 'p', 'v', 'm', 'f') AND lower(c.relname) = ANY(%(tables)s::text[])
-  AND lower(a.attname) = ANY(%(columns)s::text[])
+WHERE c.relkind IN ('r', 'p', 'v', 'm', 'f')
+  AND (lower(c.relname) = ANY(%(whole)s::text[])
+       OR (lower(c.relname) = ANY(%(tables)s::text[]) AND lower(a.attname) = ANY(%(columns)s::text[])))
   AND (n.nspname = ANY(%(schemas)s::text[])
        OR (%(all)s AND n.nspname !~ '^pg_' AND n.nspname <> 'information_schema'))
 ORDER BY n.nspname, c.relname, a.attnum
@@ -156,15 +157,18 @@ class PostgresReadOnlyExecutor(ExecutorBase):
             fks = cur.execute(_FOREIGN_KEYS_SQL, {"oids": oids}).fetchall()
         return _build_catalog(relations, columns, fks)
 
-    def column_access(self, columns: list[tuple[str, str]]) -> list[tuple[str, str, str, bool, str]]:
-        """(schema, table, column, readable by this role, type) for each existing ``(table, column)`` pair."""
+    def column_access(self, columns: list[tuple[str, str]],
+                      tables: list[str] = ()) -> list[tuple[str, str, str, bool, str]]:
+        """(schema, table, column, readable by this role, type) for each existing ``(table, column)`` pair and
+        every column of ``tables``; names and types come from ``pg_attribute``, which every role may read."""
         wanted = {(t.lower(), c.lower()) for t, c in columns}
+        whole = sorted({t.lower() for t in tables})
         params = {"tables": sorted({t for t, _ in wanted}), "columns": sorted({c for _, c in wanted}),
-                  "schemas": list(self.schemas or ()), "all": self.schemas is None}
+                  "whole": whole, "schemas": list(self.schemas or ()), "all": self.schemas is None}
         with self._session(self.statement_timeout_s) as conn, conn.cursor() as cur:
             rows = cur.execute(_COLUMN_ACCESS_SQL, params).fetchall()
         return [(schema, table, column, bool(readable), type_) for schema, table, column, readable, type_ in rows
-                if (table.lower(), column.lower()) in wanted]
+                if table.lower() in whole or (table.lower(), column.lower()) in wanted]
 
     def stats(self) -> dict[str, int]:
         """The pool's ``get_stats()`` (empty before the first query)."""
