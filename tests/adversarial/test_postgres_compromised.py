@@ -41,7 +41,7 @@ from airflow_aimod.exceptions import AgentTimeout, QueryExecutionError
 from tests.adversarial.test_adversarial import (
     OUTCOMES, PII_COLUMNS, PII_TABLES, RETRY, SCRIPTS, SECRET, HostileChatModel, _add_injections,
 )
-from tests.pg import admin_connection, throwaway_database
+from tests.pg import drop_roles, throwaway_database
 
 pytestmark = pytest.mark.postgres
 
@@ -100,18 +100,7 @@ def pg(tmp_path_factory):
             yield urls
             assert checksums(url) == before, "the warehouse changed"
         finally:
-            _drop_roles(url, agent, reader)
-
-
-def _drop_roles(url: str, *roles: str) -> None:
-    for role in roles:
-        with admin_connection() as admin:
-            if not admin.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", (role,)).fetchone():
-                continue
-        with psycopg.connect(url, autocommit=True) as owner:
-            owner.execute(f'DROP OWNED BY "{role}"')
-        with admin_connection() as admin:
-            admin.execute(f'DROP ROLE "{role}"')
+            drop_roles(url, agent, reader)
 
 
 def checksums(url: str) -> dict[str, tuple[int, str]]:

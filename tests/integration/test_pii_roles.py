@@ -28,7 +28,7 @@ from airflow_aimod.core.state import initial_state
 from airflow_aimod.core.tracing import ListSink, Tracer
 from airflow_aimod.exceptions import QueryExecutionError
 from airflow_aimod.hooks import warehouse
-from tests.pg import admin_connection, throwaway_database
+from tests.pg import drop_roles, throwaway_database
 from tests.support.scripted import ScriptedChatModel
 
 pytestmark = pytest.mark.postgres
@@ -62,14 +62,7 @@ def roles():
             yield {"owner": url, "agent": url.replace("postgres@", f"{agent}@", 1),
                    "reader": url.replace("postgres@", f"{reader}@", 1)}
         finally:
-            for role in (agent, reader):
-                with admin_connection() as admin:
-                    exists = admin.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", (role,)).fetchone()
-                if exists:
-                    with psycopg.connect(url, autocommit=True) as owner:
-                        owner.execute(f'DROP OWNED BY "{role}"')
-                    with admin_connection() as admin:
-                        admin.execute(f'DROP ROLE "{role}"')
+            drop_roles(url, agent, reader)
 
 
 @pytest.fixture

@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import REPO
+from tests.conftest import REPO, example_dag
 from tests.support.openai_server import OpenAIServer, echo_auth
 
 pytestmark = pytest.mark.airflow
@@ -30,11 +30,7 @@ KEY = "sk-live-" + secrets.token_hex(24)
 
 @pytest.fixture(scope="module")
 def guarded_dag(airflow_db):
-    from airflow.dag_processing.dagbag import DagBag
-
-    bag = DagBag(dag_folder=str(REPO / "dags"))
-    assert not bag.import_errors, bag.import_errors
-    return bag.get_dag("aimod_guarded")
+    return example_dag("aimod_guarded")
 
 
 @pytest.fixture
