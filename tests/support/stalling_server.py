@@ -16,7 +16,8 @@ import time
 from dataclasses import dataclass, field
 
 MODES = ("hang", "trickle_headers", "trickle_body")
-_HEADERS = (b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: 1000000\r\n\r\n")
+_HEADERS = (b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\nx-padding: " + b"a" * 4000 +
+            b"\r\ncontent-length: 1000000\r\n\r\n")  # trickled a byte at a time, it lasts over half an hour
 
 
 @dataclass

@@ -35,6 +35,7 @@ from airflow_aimod.exceptions import AgentTimeout, AimodError, ConfigurationErro
 _TRANSIENT = {"RateLimitError", "APITimeoutError", "APIConnectionError", "InternalServerError", "Timeout",
               "ReadTimeout", "ConnectTimeout", "ServiceUnavailableError"}
 UNKNOWN_TASK = "unknown"
+_SOCKET_SLACK_S = 0.1
 
 
 @dataclass(frozen=True)
@@ -229,7 +230,8 @@ class LLMCaller:
 
         threading.Thread(target=work, name="aimod-llm-call", daemon=True).start()
         finished = done.wait(timeout_s)
-        if not finished or ("error" in box and time.monotonic() >= deadline):  # late, or abandoned at the socket
+        late = time.monotonic() >= deadline - _SOCKET_SLACK_S  # a socket timeout fires a hair before the deadline
+        if not finished or ("error" in box and late):  # late, or abandoned at the socket by the deadline
             raise AgentTimeout(f"LLM call timed out: it passed {what}; raise the agent's timeout or use a "
                                "faster model") from box.get("error")
         if "error" in box:
