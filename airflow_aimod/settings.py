@@ -14,6 +14,7 @@ import os
 from typing import Any
 from urllib.parse import quote, urlencode
 
+from airflow_aimod.core.redaction import redact_url
 from airflow_aimod.exceptions import ConfigurationError
 
 log = logging.getLogger(__name__)
@@ -37,7 +38,7 @@ def configured_url(url_key: str, conn_key: str) -> str:
     """
     url, conn_id = aimod_setting(url_key), aimod_setting(conn_key)
     if url and conn_id:
-        raise ConfigurationError(f"[aimod] {url_key} ({_redact(url)}) and [aimod] {conn_key} ({conn_id!r}) are "
+        raise ConfigurationError(f"[aimod] {url_key} ({redact_url(url)}) and [aimod] {conn_key} ({conn_id!r}) are "
                                  f"both set: keep one (the connection id is the production choice), unset the other")
     return postgres_url(conn_id, setting=conn_key) if conn_id else url
 
@@ -66,14 +67,6 @@ def connection_to_url(conn: Any) -> str:
     query = urlencode({key: extra[key] for key in URL_EXTRAS if extra.get(key) not in (None, "")})
     return f"postgresql://{netloc}/{quote(conn.schema or 'postgres', safe='')}" + (f"?{query}" if query else "")
 
-
-def _redact(url: str) -> str:
-    """``url`` without the password of its user part."""
-    head, sep, tail = url.partition("@")
-    scheme, slashes, creds = head.partition("//")
-    if not sep or not slashes or ":" not in creds:
-        return url
-    return f"{scheme}//{creds.split(':', 1)[0]}:***@{tail}"
 
 
 def embedded_sqlite_url(filename: str, *, setting: str) -> str:

@@ -57,11 +57,16 @@ def airflow_db(warehouse) -> Path:
     return HOME / "airflow"
 
 
-@pytest.fixture(scope="session")
-def quickstart_dag(airflow_db):
-    """The quickstart DAG parsed from the repository's dags/ folder."""
+def example_dag(dag_id: str):
+    """A DAG parsed from the repository's dags/ folder (which must import without errors)."""
     from airflow.dag_processing.dagbag import DagBag
 
     bag = DagBag(dag_folder=str(REPO / "dags"))
     assert not bag.import_errors, bag.import_errors
-    return bag.get_dag("aimod_quickstart")
+    return bag.get_dag(dag_id)
+
+
+@pytest.fixture(scope="session")
+def quickstart_dag(airflow_db):
+    """The quickstart DAG parsed from the repository's dags/ folder."""
+    return example_dag("aimod_quickstart")

@@ -79,6 +79,20 @@ def throwaway_database(prefix: str = "aimod_test") -> Iterator[str]:
             admin.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
 
 
+def drop_roles(database_url: str, *roles: str) -> None:
+    """Drop test roles (and what they own or were granted in ``database_url``); missing ones are skipped."""
+    import psycopg
+
+    for role in roles:
+        with admin_connection() as admin:
+            if not admin.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", (role,)).fetchone():
+                continue
+        with psycopg.connect(database_url, autocommit=True) as owner:
+            owner.execute(f'DROP OWNED BY "{role}"')
+        with admin_connection() as admin:
+            admin.execute(f'DROP ROLE "{role}"')
+
+
 def _drop_stale(admin: Any, prefix: str) -> None:
     """Drop databases left behind by test processes that no longer exist (and nobody is connected to)."""
     import psycopg

@@ -1,18 +1,17 @@
-"""The SQL guard's function allow-lists, per dialect (lower-case names).
+"""The SQL guard's function lists, per dialect (lower-case names): what is allowed, what is denied and why.
 
-A call passes when one of its names is listed for the dialect: the name as written for
-functions sqlglot does not know (``exp.Anonymous``), and for typed nodes any of their
-``sql_names()`` or their class name in snake case (sqlglot parses ``strftime`` into
-``TimeToStr``, ``date_trunc`` into ``TimestampTrunc``, ``->>`` into
-``JSONExtractScalar``; those canonical names are listed too). Everything else fails
-closed. The deny-lists in ``sqlguard`` still win, so their messages stay specific.
+A call passes when one of its names is listed for the dialect: the name as written in the
+SQL, or for typed nodes any of their ``sql_names()`` or their name as sqlglot renders it
+(sqlglot parses ``strftime`` into ``TimeToStr``, ``date_trunc`` into ``TimestampTrunc``,
+``->>`` into ``JSONExtractScalar``; those canonical names are listed too). Everything else
+fails closed. The deny-lists win over the allow-list, so their messages stay specific.
 """
 
 from __future__ import annotations
 
 from functools import lru_cache
 
-__all__ = ["allowed_functions"]
+__all__ = ["DENIED_PACKAGES", "allowed_functions", "denied_function"]
 
 
 def _names(text: str) -> frozenset[str]:
@@ -95,7 +94,8 @@ json_quote json_contains json_keys json_length json_unquote json_search json_for
 try_parse_json json_extract_array json_extract_string_array json_query_array json_value_array
 to_json_string get get_path object_construct object_keys array_construct is_json check_json
 json_exists jsonb_contains jsonb_exists json_extract_scalar json_b_extract json_b_extract_scalar
-json_b_contains json_format xpath xmlelement xmlagg
+json_b_contains json_format xpath xmlelement xmlagg json_arrayagg json_objectagg jsonb_set jsonb_insert
+jsonb_set_lax jsonb_path_match jsonb_path_query_array jsonb_exists_any jsonb_exists_all json_scalar
 """)
 ARRAY = _names("""
 array array_length array_size cardinality array_contains array_position array_positions array_append
@@ -107,22 +107,22 @@ map map_keys map_values array_has arrays_overlap array_overlaps zip list_value l
 """)
 MISC = _names("""
 hash farm_fingerprint uuid gen_random_uuid newid md5_number_lower64 current_user session_user user
-current_schema current_database current_catalog current_role version current_setting
-txid_current pg_is_in_recovery current_version exploding_generate_series get_extract has_table_privilege has_column_privilege has_schema_privilege
+current_schema current_database current_catalog current_role version
+pg_is_in_recovery current_version exploding_generate_series get_extract has_table_privilege has_column_privilege
+has_schema_privilege
 """)
 
 COMMON = AGGREGATE | WINDOW | MATH | STRING | DATETIME | CONDITIONAL | CAST | JSON | ARRAY | MISC
 
 DIALECT_EXTRAS = {
     "sqlite": _names("""
-        julianday unixepoch likelihood likely unlikely sqlite_version pragma_table_info pragma_table_xinfo
-        pragma_index_list pragma_index_info pragma_foreign_key_list
+        julianday unixepoch likelihood likely unlikely sqlite_version
     """),
     "postgres": _names("""
         date_bin to_tsvector to_tsquery plainto_tsquery websearch_to_tsquery ts_rank ts_headline
         string_to_table array_ndims array_dims array_lower array_upper num_nonnulls num_nulls
         format_type obj_description col_description pg_size_pretty pg_total_relation_size
-        pg_relation_size pg_table_size
+        pg_relation_size pg_table_size row
     """),
     "redshift": _names("getdate sysdate convert_timezone datediff dateadd listagg nvl2 len"),
     "mysql": _names("date_format str_to_date curdate curtime utc_date utc_timestamp ifnull field elt "
@@ -147,7 +147,77 @@ changes total_changes last_insert_rowid randomblob zeroblob last_insert_id found
 """)
 
 
+
+
 @lru_cache(maxsize=None)
 def allowed_functions(dialect: str) -> frozenset[str]:
     """The lower-case function names calls in ``dialect`` may use."""
     return (COMMON | DIALECT_EXTRAS.get(dialect, frozenset())) - NEVER
+
+
+DELAY = "delays execution"
+SERVER = "controls or reconfigures the server"
+FILES = "accesses files, large objects or the environment"
+REMOTE = "reaches other databases or the operating system"
+STATE = "changes sequences, locks or notifications"
+DYNAMIC = "runs SQL built from a string"
+INTERNALS = "reveals server settings, statistics, transaction ids or database internals"
+
+# Each category's names; the deny-lists win over the allow-list.
+DENIED = {
+    DELAY: _names("sleep pg_sleep pg_sleep_for pg_sleep_until benchmark waitfor system$wait"),
+    SERVER: _names("""
+        pg_terminate_backend pg_cancel_backend pg_reload_conf pg_rotate_logfile pg_promote set_config
+        pg_switch_wal pg_switch_xlog pg_create_restore_point pg_start_backup pg_stop_backup pg_backup_start
+        pg_backup_stop pg_wal_replay_pause pg_wal_replay_resume pg_logical_emit_message
+        pg_create_physical_replication_slot pg_create_logical_replication_slot pg_drop_replication_slot
+        pg_import_system_collations
+    """),
+    FILES: _names("""
+        pg_read_file pg_read_binary_file pg_ls_dir pg_stat_file pg_logdir_ls lo_import lo_export lo_get lo_put
+        lo_open lo_create lo_creat lo_unlink lo_from_bytea loread lowrite load_file load_extension readfile
+        writefile edit fts3_tokenizer parquet_scan sniff_csv getenv openrowset opendatasource
+    """),
+    REMOTE: _names("openquery xp_cmdshell system sys_exec sys_eval shell"),
+    STATE: _names("nextval setval pg_notify get_lock release_lock release_all_locks"),
+    DYNAMIC: _names("exec execute eval sp_executesql query query_table ts_stat"),
+    INTERNALS: _names("""
+        current_setting pg_show_all_settings pg_settings_get_flags pg_backend_pid pg_blocking_pids
+        pg_safe_snapshot_blocking_pids pg_postmaster_start_time pg_conf_load_time pg_current_logfile
+        pg_jit_available pg_listening_channels pg_notification_queue_usage pg_trigger_depth pg_export_snapshot
+        pg_last_committed_xact pg_current_snapshot pg_visible_in_snapshot mxid_age inet_server_addr
+        inet_server_port inet_client_addr inet_client_port pg_describe_object pg_identify_object
+        pg_identify_object_as_address pg_wal_lsn_diff pg_walfile_name pg_walfile_name_offset
+        sqlite_offset sqlite_source_id sqlite_compileoption_get sqlite_compileoption_used
+    """),
+}
+# Name prefixes denied like the sets above (whole families of functions).
+DENIED_PREFIXES = (
+    ("pg_advisory", STATE), ("pg_try_advisory", STATE), ("pg_stat_reset", SERVER), ("system$", SERVER),
+    ("pg_ls_", FILES), ("pg_file_", FILES), ("lo_", FILES), ("read_", FILES), ("dblink", REMOTE), ("xp_", REMOTE),
+    ("query_to_xml", DYNAMIC), ("table_to_xml", DYNAMIC), ("cursor_to_xml", DYNAMIC), ("schema_to_xml", DYNAMIC),
+    ("database_to_xml", DYNAMIC), ("txid_", INTERNALS), ("pg_current_xact", INTERNALS), ("pg_xact_", INTERNALS),
+    ("pg_snapshot_", INTERNALS), ("pg_stat_", INTERNALS), ("pg_control_", INTERNALS), ("pg_current_wal", INTERNALS),
+    ("pg_last_wal", INTERNALS), ("pg_get_", INTERNALS), ("pg_relation_file", INTERNALS), ("pragma_", INTERNALS),
+)
+# Dialect-only entries: DuckDB's glob() lists server files (SQLite's glob() is a harmless string match).
+DIALECT_DENIED = {"duckdb": {"glob": FILES}}
+# Oracle system packages, called as package.function(...).
+DENIED_PACKAGES = _names("""
+    dbms_lock dbms_pipe dbms_sql dbms_xmlgen dbms_scheduler dbms_java dbms_ldap utl_http utl_file utl_inaddr utl_tcp
+    utl_smtp httpuritype
+""")
+
+
+_DENIED_BY_NAME = {name: category for category, names in DENIED.items() for name in names}
+_PREFIXES = tuple(prefix for prefix, _ in DENIED_PREFIXES)
+
+
+@lru_cache(maxsize=4096)
+def denied_function(name: str, dialect: str) -> str | None:
+    """Why calling ``name`` (lower-case) is denied in ``dialect``, or None when no deny-list names it."""
+    if category := _DENIED_BY_NAME.get(name) or DIALECT_DENIED.get(dialect, {}).get(name):
+        return category
+    if not name.startswith(_PREFIXES):
+        return None
+    return next(category for prefix, category in DENIED_PREFIXES if name.startswith(prefix))

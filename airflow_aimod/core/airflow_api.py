@@ -17,6 +17,7 @@ from typing import Any
 from urllib.parse import quote
 
 from airflow_aimod.core.permissions import Action, PermissionValidator
+from airflow_aimod.core.redaction import register_secret
 from airflow_aimod.exceptions import AimodError, ConfigurationError, PermissionDenied
 
 __all__ = ["AirflowApiClient", "AirflowApiError", "ApiCredentials"]
@@ -49,6 +50,7 @@ class ApiCredentials:
             raise ConfigurationError("the Airflow API needs a token, or a login and password "
                                      "(the connection's login/password, or extra {\"token\": ...})")
         object.__setattr__(self, "base_url", self.base_url.rstrip("/"))
+        register_secret([self.password, self.token])
 
 
 def _q(value: str) -> str:
@@ -168,5 +170,6 @@ class AirflowApiClient:
                                   f"{resp.status_code} {resp.text[:200]}; check the connection's login and password",
                                   status=resp.status_code)
         self._token = str(resp.json()["access_token"])
+        register_secret(self._token)  # a JWT is a credential: never in an error text, event or outcome
         return self._token
 

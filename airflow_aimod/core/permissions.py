@@ -12,6 +12,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
+from airflow_aimod.core.sqlbounds import SqlBounds
 from airflow_aimod.exceptions import ConfigurationError, PermissionDenied
 
 ACTION_KINDS: Mapping[str, str] = {
@@ -46,7 +47,11 @@ def _check_kinds(kinds: Iterable[str], where: str) -> frozenset[str]:
 
 @dataclass(frozen=True)
 class SqlPolicy:
-    """What queries an agent may run: read-only statements, a table limit, PII needing approval."""
+    """What queries an agent may run: read-only statements, a table limit, PII needing approval.
+
+    The ``max_sql_*`` fields bound a statement's size and complexity before it is parsed
+    (bytes, sqlglot tokens, nesting of brackets and CASE, CTEs, SELECT blocks); bigger SQL is refused.
+    """
 
     allowed_statements: tuple[str, ...] = ("select", "with")
     denied_statements: tuple[str, ...] = ("drop", "delete", "update", "insert")
@@ -54,6 +59,11 @@ class SqlPolicy:
     pii_tables: frozenset[str] = frozenset()
     pii_columns: frozenset[str] = frozenset()
     force_limit: int | None = None
+    max_sql_bytes: int = SqlBounds.max_bytes
+    max_sql_tokens: int = SqlBounds.max_tokens
+    max_sql_nesting: int = SqlBounds.max_nesting
+    max_sql_ctes: int = SqlBounds.max_ctes
+    max_sql_selects: int = SqlBounds.max_selects
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "pii_tables", frozenset(t.lower() for t in self.pii_tables))
@@ -67,6 +77,7 @@ class SqlPolicy:
                 raise ConfigurationError(f"pii column {col!r} must be written 'table.column'")
         if self.force_limit is not None and self.force_limit < 1:
             raise ConfigurationError(f"force_limit must be a positive row count, got {self.force_limit}")
+        SqlBounds.from_policy(self)  # validates the max_sql_* bounds
 
 
 @dataclass(frozen=True)
@@ -173,7 +184,7 @@ class PermissionValidator:
             allowed = ", ".join(sorted(env.allow))
             return Verdict(False, reasons=(f"{action.kind} is not in this agent's envelope (allowed: {allowed})",))
         if action.kind == "sql.read":
-            return self._check_sql(str(action.params.get("sql", "")))
+            return self._check_sql(action.params.get("sql", ""), action.params.get("schema"))
         if action.kind in env.require_approval:
             return Verdict(True, True, (f"{action.kind} ({ACTION_KINDS[action.kind]}) needs a person's approval",))
         return Verdict(True)
@@ -185,13 +196,16 @@ class PermissionValidator:
             raise PermissionDenied("; ".join(verdict.reasons))
         return verdict
 
-    def _check_sql(self, sql: str) -> Verdict:
+    def _check_sql(self, sql: Any, schema: Mapping[str, Any] | None = None) -> Verdict:
+        """The SQL guard's verdict; ``schema`` (table -> ordered column names, when the caller has the live
+        schema) lets it resolve alias lists and unqualified names exactly."""
         from airflow_aimod.core.sqlguard import SqlGuard
 
         policy = self.envelope.sql
         assert policy is not None  # guaranteed by Envelope validation
         guard = SqlGuard(dialect=self.dialect, max_tables=policy.max_tables, pii_tables=policy.pii_tables,
-                         pii_columns=policy.pii_columns, force_limit=policy.force_limit)
+                         pii_columns=policy.pii_columns, force_limit=policy.force_limit,
+                         bounds=SqlBounds.from_policy(policy), schema=schema if isinstance(schema, Mapping) else None)
         sql_verdict = guard.check(sql)
         needs = sql_verdict.requires_approval or "sql.read" in self.envelope.require_approval
         reasons = sql_verdict.violations if not sql_verdict.allowed else sql_verdict.approval_reasons

@@ -1,15 +1,18 @@
 """Parse-based read-only SQL guard: an allow-list over sqlglot's syntax tree that fails closed.
 
 A statement passes only when it is exactly one SELECT (optionally with WITH, UNION, INTERSECT
-or EXCEPT), holds no data-modifying, locking or session-changing node, calls no denied function
-and touches at most ``max_tables`` real tables. PII tables and columns do not block a query:
-they mark it as needing human approval. Anything the guard cannot analyse is rejected.
+or EXCEPT), holds no data-modifying, locking or session-changing node, calls no denied function,
+reads no system catalog and touches at most ``max_tables`` real tables. Size and complexity are
+bounded before anything is parsed (``sqlbounds``). PII tables and columns do not block a query:
+they mark it as needing human approval, and every reference is resolved to its source columns
+(``sqlpii``) so that aliases, alias lists, CTEs, subqueries, stars and whole-row references
+cannot hide them. Anything the guard cannot analyse is rejected.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -18,10 +21,13 @@ from sqlglot import exp
 from sqlglot.errors import ErrorLevel, ParseError, TokenError
 from sqlglot.tokens import Token, TokenType
 
-from airflow_aimod.core._sql_functions import allowed_functions
+from airflow_aimod.core._sql_functions import DENIED_PACKAGES, allowed_functions, denied_function
+from airflow_aimod.core._sql_tables import real_tables, system_column_violation, system_relation_violation, table_name
+from airflow_aimod.core.sqlbounds import SqlBounds
+from airflow_aimod.core.sqlpii import PiiColumnFinder
 from airflow_aimod.exceptions import ConfigurationError, SqlRejected
 
-__all__ = ["SUPPORTED_DIALECTS", "SqlGuard", "SqlVerdict"]
+__all__ = ["SUPPORTED_DIALECTS", "SqlBounds", "SqlGuard", "SqlVerdict"]
 
 SUPPORTED_DIALECTS = ("bigquery", "duckdb", "mysql", "oracle", "postgres", "redshift", "snowflake", "sqlite",
                       "trino", "tsql")
@@ -44,59 +50,13 @@ _DENIED_NODE_NAMES = {
     "Into": "SELECT ... INTO", "Lock": "a locking clause (FOR UPDATE / FOR SHARE)", "Cache": "CACHE",
     "Uncache": "UNCACHE", "Refresh": "REFRESH", "Put": "PUT", "Get": "GET",
     "NextValueFor": "NEXT VALUE FOR (it advances a sequence)",
+    "SessionParameter": "a server variable (@@name reveals server settings)",
 }
 _DENIED_NODES = tuple((cls, label) for name, label in _DENIED_NODE_NAMES.items() if (cls := getattr(exp, name, None)))
+_DENIED_CLASSES = tuple(cls for cls, _ in _DENIED_NODES)
 
 # T-SQL table hints that take update, exclusive or long-held locks.
 _LOCK_HINTS = frozenset({"updlock", "xlock", "holdlock", "tablock", "tablockx", "paglock", "serializable"})
-
-# Time-based denial of service: they stall the connection.
-_DELAY_FUNCTIONS = frozenset({"sleep", "pg_sleep", "pg_sleep_for", "pg_sleep_until", "benchmark", "waitfor",
-                              "system$wait"})
-# Signal, reconfigure, replicate or back up the server (current_setting is read-only and allowed).
-_SERVER_FUNCTIONS = frozenset({
-    "pg_terminate_backend", "pg_cancel_backend", "pg_reload_conf", "pg_rotate_logfile", "pg_promote", "set_config",
-    "pg_switch_wal", "pg_switch_xlog", "pg_create_restore_point", "pg_start_backup", "pg_stop_backup",
-    "pg_backup_start", "pg_backup_stop", "pg_wal_replay_pause", "pg_wal_replay_resume", "pg_logical_emit_message",
-    "pg_create_physical_replication_slot", "pg_create_logical_replication_slot", "pg_drop_replication_slot",
-    "pg_import_system_collations",
-})
-# Read or write server files, large objects and the environment.
-_FILE_FUNCTIONS = frozenset({
-    "pg_read_file", "pg_read_binary_file", "pg_ls_dir", "pg_stat_file", "pg_logdir_ls", "lo_import", "lo_export",
-    "lo_get", "lo_put", "lo_open", "lo_create", "lo_creat", "lo_unlink", "lo_from_bytea", "loread", "lowrite",
-    "load_file", "load_extension", "readfile", "writefile", "edit", "fts3_tokenizer", "parquet_scan", "sniff_csv",
-    "getenv", "openrowset", "opendatasource",
-})
-# Reach other databases or the operating system.
-_REMOTE_FUNCTIONS = frozenset({"openquery", "xp_cmdshell", "system", "sys_exec", "sys_eval", "shell"})
-# Change shared state: sequences, advisory locks, notifications.
-_STATE_FUNCTIONS = frozenset({"nextval", "setval", "pg_notify", "get_lock", "release_lock", "release_all_locks"})
-# Run SQL given as a string, which the guard cannot inspect.
-_DYNAMIC_SQL_FUNCTIONS = frozenset({"exec", "execute", "eval", "sp_executesql", "query", "query_table"})
-# Dialect-only entries: DuckDB's glob() lists server files (SQLite's glob() is a harmless string match).
-_DIALECT_FUNCTIONS = {"duckdb": frozenset({"glob"})}
-
-_DELAY = "delays execution"
-_SERVER = "controls or reconfigures the server"
-_FILES = "accesses files, large objects or the environment"
-_REMOTE = "reaches other databases or the operating system"
-_STATE = "changes sequences, locks or notifications"
-_DYNAMIC = "runs SQL built from a string"
-_DENIED_FUNCTIONS = ((_DELAY_FUNCTIONS, _DELAY), (_SERVER_FUNCTIONS, _SERVER), (_FILE_FUNCTIONS, _FILES),
-                     (_REMOTE_FUNCTIONS, _REMOTE), (_STATE_FUNCTIONS, _STATE), (_DYNAMIC_SQL_FUNCTIONS, _DYNAMIC))
-# Name prefixes denied like the sets above (whole families of functions).
-_DENIED_PREFIXES = (
-    ("pg_advisory", _STATE), ("pg_try_advisory", _STATE), ("pg_stat_reset", _SERVER), ("system$", _SERVER),
-    ("pg_ls_", _FILES), ("pg_file_", _FILES), ("lo_", _FILES), ("read_", _FILES), ("dblink", _REMOTE),
-    ("xp_", _REMOTE), ("query_to_xml", _DYNAMIC), ("table_to_xml", _DYNAMIC), ("cursor_to_xml", _DYNAMIC),
-    ("schema_to_xml", _DYNAMIC), ("database_to_xml", _DYNAMIC),
-)
-# Oracle system packages, called as package.function(...).
-_DENIED_PACKAGES = frozenset({
-    "dbms_lock", "dbms_pipe", "dbms_sql", "dbms_xmlgen", "dbms_scheduler", "dbms_java", "dbms_ldap", "utl_http",
-    "utl_file", "utl_inaddr", "utl_tcp", "utl_smtp", "httpuritype",
-})
 
 # Typed nodes that are syntax, not calls (CASE, CAST, ARRAY[...], x = ANY(...), ...).
 _SYNTAX_NODES: tuple[type, ...] = tuple(c for c in (getattr(exp, n, None) for n in (
@@ -148,46 +108,6 @@ def _names(values: Iterable[str], what: str) -> list[list[str]]:
     return [[part.strip().strip('"`[]').lower() for part in str(value).split(".")] for value in values]
 
 
-def _table_name(table: exp.Table) -> str | None:
-    """Return 'schema.table' (lower-case, unquoted), or None for a table function."""
-    if not isinstance(table.this, exp.Identifier):
-        return None
-    parts = (table.args.get("catalog"), table.args.get("db"), table.this)
-    return ".".join(p.name.lower() for p in parts if isinstance(p, exp.Expression) and p.name)
-
-
-def _with_of(node: exp.Expression) -> exp.With | None:
-    """Return the WITH clause attached to a query (``with_`` in new sqlglot, ``with`` in old)."""
-    with_ = node.args.get("with_") or node.args.get("with")
-    return with_ if isinstance(with_, exp.With) else None
-
-
-def _is_cte_reference(table: exp.Table) -> bool:
-    """Return True when an unqualified table name resolves to a CTE visible at that point."""
-    if table.args.get("db") or table.args.get("catalog"):
-        return False
-    name, child, node = table.name.lower(), table, table.parent
-    while node is not None:
-        if isinstance(node, exp.With) and isinstance(child, exp.CTE):  # inside a CTE: only earlier ones (or itself)
-            index = next(i for i, cte in enumerate(node.expressions) if cte is child)
-            visible = node.expressions[: index + 1 if node.args.get("recursive") else index]
-        else:
-            with_ = _with_of(node)
-            visible = with_.expressions if with_ is not None and with_ is not child else []
-        if name in {cte.alias_or_name.lower() for cte in visible}:
-            return True
-        child, node = node, node.parent
-    return False
-
-
-def _real_tables(root: exp.Expression) -> Iterator[tuple[exp.Table, str]]:
-    """Yield (node, normalized name) for every table that is not a CTE reference or a table function."""
-    for table in root.find_all(exp.Table):
-        name = _table_name(table)
-        if name and not _is_cte_reference(table):
-            yield table, name
-
-
 def _is_query(node: exp.Expression | None) -> bool:
     """Return True for SELECT or a set operation, possibly parenthesized."""
     while isinstance(node, exp.Subquery):
@@ -196,10 +116,15 @@ def _is_query(node: exp.Expression | None) -> bool:
 
 
 class SqlGuard:
-    """Decide whether SQL is one read-only SELECT, and report the tables and PII it touches."""
+    """Decide whether SQL is one read-only SELECT, and report the tables and PII it touches.
+
+    ``bounds`` caps size and complexity before parsing (default ``SqlBounds()``); ``schema``
+    (table -> its columns in order) makes PII resolution precise when the live schema is known.
+    """
 
     def __init__(self, *, dialect: str = "sqlite", max_tables: int = 5, pii_tables: Iterable[str] = (),
-                 pii_columns: Iterable[str] = (), force_limit: int | None = None) -> None:
+                 pii_columns: Iterable[str] = (), force_limit: int | None = None, bounds: SqlBounds | None = None,
+                 schema: Mapping[str, Sequence[str]] | None = None) -> None:
         """Validate the configuration; raise ConfigurationError on a bad value."""
         self.dialect = _DIALECT_ALIASES.get(str(dialect).lower(), str(dialect).lower())
         if self.dialect not in SUPPORTED_DIALECTS:
@@ -210,6 +135,7 @@ class SqlGuard:
         if force_limit is not None and (type(force_limit) is not int or force_limit < 1):
             raise ConfigurationError(f"force_limit must be None or an integer >= 1, got {force_limit!r}")
         self.max_tables, self.force_limit = max_tables, force_limit
+        self.bounds = bounds or SqlBounds()
         self.pii_tables = frozenset(parts[-1] for parts in _names(pii_tables, "pii_tables"))
         columns: dict[str, set[str]] = {}
         for parts in _names(pii_columns, "pii_columns"):
@@ -217,6 +143,7 @@ class SqlGuard:
                 raise ConfigurationError(f"pii_columns entries look like 'table.column', got {'.'.join(parts)!r}")
             columns.setdefault(parts[-2], set()).add(parts[-1])
         self.pii_columns = {table: frozenset(names) for table, names in columns.items()}
+        self._pii = PiiColumnFinder(self.pii_columns, schema)
         self._dialect = sqlglot.Dialect.get_or_raise(self.dialect)
         self._allowed = allowed_functions(self.dialect)
 
@@ -227,19 +154,31 @@ class SqlGuard:
             raise SqlRejected("SQL rejected: " + "; ".join(verdict.violations), list(verdict.violations))
         return verdict
 
-    def check(self, sql: str) -> SqlVerdict:
-        """Return the verdict for ``sql``; never raises."""
+    def check(self, sql: str | bytes) -> SqlVerdict:
+        """Return the verdict for ``sql`` (text, or UTF-8 bytes); never raises."""
         try:
             return self._check(sql)
+        except RecursionError:
+            return _rejected("SQL is nested too deeply to analyse: flatten it with CTEs or joins")
         except Exception as error:  # noqa: BLE001 - fail closed on anything unexpected
             return _rejected(f"could not analyse the SQL ({_error_message(error)}); send one plain SELECT query")
 
-    def _check(self, sql: str) -> SqlVerdict:
-        """Tokenize and parse, then apply the allow-list rules."""
+    def _check(self, sql: str | bytes) -> SqlVerdict:
+        """Bound, tokenize and parse, then apply the allow-list rules."""
+        if isinstance(sql, (bytes, bytearray)):
+            try:
+                sql = bytes(sql).decode("utf-8")
+            except UnicodeDecodeError as error:
+                return _rejected(f"SQL is not valid UTF-8 (byte 0x{sql[error.start]:02x} at offset {error.start}): "
+                                 "send the query as UTF-8 text")
         if not isinstance(sql, str):
             return _rejected("SQL must be a string: send one SELECT query as text")
+        if too_big := self.bounds.check_text(sql):
+            return _rejected(too_big)
         try:
             tokens = self._dialect.tokenize(sql)
+            if too_complex := self.bounds.check_tokens(tokens):
+                return _rejected(too_complex)
             parsed = self._dialect.parser(error_level=ErrorLevel.RAISE).parse(tokens, sql)
         except (ParseError, TokenError) as error:
             return _rejected(f"SQL could not be parsed as {self.dialect}: {_error_message(error)}; "
@@ -250,19 +189,27 @@ class SqlGuard:
         if len(statements) > 1:
             return _rejected(f"{len(statements)} statements found: send exactly one SELECT query "
                              "(a single trailing ';' is fine)")
-        root = statements[0]
+        return self._verdict(statements[0], tokens, sql)
+
+    def _verdict(self, root: exp.Expression, tokens: Sequence[Token], sql: str) -> SqlVerdict:
+        """Apply every rule to one parsed statement."""
+        nodes = list(root.walk())  # one walk; every rule below filters it
+        real = list(real_tables(n for n in nodes if isinstance(n, exp.Table)))
         violations = list(self._kind_violations(root, tokens[0]))
-        violations += [*self._node_violations(root, skip_root=bool(violations)), *self._token_violations(tokens)]
-        tables = sorted({name for _, name in _real_tables(root)})
+        violations += [*self._node_violations(root, nodes, skip_root=bool(violations), sql=sql,
+                                              real={id(t) for t, _ in real}),
+                       *self._token_violations(tokens)]
+        tables = sorted({name for _, name in real})
         if len(tables) > self.max_tables:
             violations.append(f"query touches {len(tables)} tables (limit {self.max_tables}): {', '.join(tables)}; "
                               "split it into smaller queries")
-        reasons = tuple(dict.fromkeys(self._approval_reasons(root)))
+        reasons = tuple(dict.fromkeys(self._approval_reasons(root, nodes, tables)))
         allowed = not violations
         if allowed and self.force_limit is not None:
             root = self._limited(root)
+        statement = root.sql(dialect=self.dialect, comments=False, copy=False)  # the tree's last use
         return SqlVerdict(allowed, allowed and bool(reasons), tuple(tables), tuple(dict.fromkeys(violations)),
-                          reasons, root.sql(dialect=self.dialect, comments=False))
+                          reasons, statement)
 
     @staticmethod
     def _kind_violations(root: exp.Expression, first: Token) -> Iterator[str]:
@@ -271,34 +218,48 @@ class SqlGuard:
             kind = first.text.upper() if first.token_type not in _FIRST_TOKENS else root.key.upper()
             yield f"{kind} statements are not allowed: only SELECT queries (with optional WITH / UNION) are"
 
-    def _node_violations(self, root: exp.Expression, skip_root: bool) -> Iterator[str]:
-        """Yield violations for denied nodes, functions and lock hints anywhere in the tree."""
-        for node in root.walk():
-            for cls, label in _DENIED_NODES:
-                if isinstance(node, cls) and not (skip_root and node is root):
-                    yield f"{label} is not allowed: only read-only SELECT queries are"
+    def _node_violations(self, root: exp.Expression, nodes: Sequence[exp.Expression], *, skip_root: bool, sql: str,
+                         real: set[int]) -> Iterator[str]:
+        """Yield violations for denied nodes, functions, catalogs and lock hints anywhere in the tree."""
+        for node in nodes:
+            if isinstance(node, _DENIED_CLASSES) and not (skip_root and node is root):
+                yield from (f"{label} is not allowed: only read-only SELECT queries are"
+                            for cls, label in _DENIED_NODES if isinstance(node, cls))
             if isinstance(node, exp.Func):
-                yield from self._call_violations(node)
+                yield from self._call_violations(node, sql)
+            elif isinstance(node, exp.Column) and (message := system_column_violation(node, self.dialect)):
+                yield message
+            elif isinstance(node, exp.Table) and id(node) in real:
+                yield from self._table_violations(node)
             hints = {h.name.lower() for h in node.expressions} if isinstance(node, exp.WithTableHint) else set()
             if hints := hints & _LOCK_HINTS:
                 yield f"locking table hint {', '.join(sorted(hints)).upper()} is not allowed: use NOLOCK or no hint"
-            if self.dialect == "duckdb" and isinstance(node, exp.Table) and _table_name(node):
-                if re.search(r"[/\\:]|\.\w+$", node.name):
-                    yield f"reading the file {node.name!r} is not allowed: query named tables only"
 
-    def _call_violations(self, node: exp.Func) -> Iterator[str]:
-        """Yield violations for a denied or unlisted function node, by its names or its system package."""
-        names = {node.name} if isinstance(node, exp.Anonymous) else set(node.sql_names())
-        names = {name.lower() for name in names}
-        denied = list(filter(None, map(self._function_violation, sorted(names))))
+    def _table_violations(self, table: exp.Table) -> Iterator[str]:
+        """Yield violations for a real table that is a system catalog, or (DuckDB) names a file."""
+        name = table_name(table)
+        if message := system_relation_violation(table, self.dialect):
+            yield message
+        if self.dialect == "duckdb" and name and re.search(r"[/\\:]|\.\w+$", table.name):
+            yield f"reading the file {table.name!r} is not allowed: query named tables only"
+
+    def _call_violations(self, node: exp.Func, sql: str) -> Iterator[str]:
+        """Yield violations for a denied or unlisted function, named as written in the SQL."""
+        written = _source_name(node, sql)
+        names = {node.name.lower()} if isinstance(node, exp.Anonymous) else {n.lower() for n in node.sql_names()}
+        names |= {written} if written else set()
+        ordered = [written, *sorted(names - {written})] if written else sorted(names)
+        denied = [m for name in ordered if (m := self._function_violation(name))][:1]
         yield from denied
         if isinstance(node.parent, exp.Dot) and node.parent.expression is node:
-            packages = {i.name.lower() for i in node.parent.this.find_all(exp.Identifier)}
-            denied += [self._package_violation(p, min(names)) for p in sorted(packages & _DENIED_PACKAGES)]
-            yield from denied[len(denied) - len(packages & _DENIED_PACKAGES):]
-        if not denied and not names & self._allowed and not isinstance(node, _SYNTAX_NODES):
-            name = node.name if isinstance(node, exp.Anonymous) else min(names)
-            yield (f"function {name.lower()}() is not on the allow-list for dialect {self.dialect}: use standard "
+            packages = {i.name.lower() for i in node.parent.this.find_all(exp.Identifier)} & DENIED_PACKAGES
+            denied += [self._package_violation(p, written or min(names)) for p in sorted(packages)]
+            yield from denied[len(denied) - len(packages):]
+        if denied or names & self._allowed or isinstance(node, _SYNTAX_NODES):
+            return
+        name = written or _rendered_name(node, self.dialect)  # renders a subtree: only for nodes not yet allowed
+        if name not in self._allowed:
+            yield (f"function {name}() is not on the allow-list for dialect {self.dialect}: use standard "
                    "aggregate, math, string, date/time, conditional, window, JSON or cast functions")
 
     def _token_violations(self, tokens: Sequence[Token]) -> Iterator[str]:
@@ -311,50 +272,28 @@ class SqlGuard:
             if message := self._function_violation(token.text.lower()):
                 yield message
             package = tokens[i - 2].text.lower() if i >= 2 and tokens[i - 1].token_type == TokenType.DOT else ""
-            if package in _DENIED_PACKAGES:
+            if package in DENIED_PACKAGES:
                 yield self._package_violation(package, token.text.lower())
 
     def _function_violation(self, name: str) -> str | None:
-        """Return the violation for calling function ``name``, or None when it is allowed."""
-        extra = ((_DIALECT_FUNCTIONS.get(self.dialect, frozenset()), _FILES),)
-        category = next((c for names, c in (*_DENIED_FUNCTIONS, *extra) if name in names), None)
-        category = category or next((c for prefix, c in _DENIED_PREFIXES if name.startswith(prefix)), None)
-        if category is None:
-            return None
-        return f"function {name}() is not allowed: it {category}; use plain read-only expressions"
+        """Return the violation for calling function ``name``, or None when no deny-list names it."""
+        if category := denied_function(name, self.dialect):
+            return f"function {name}() is not allowed: it {category}; use plain read-only expressions"
+        return None
 
     @staticmethod
     def _package_violation(package: str, name: str) -> str:
         """Return the violation for calling a function of a denied system package."""
         return f"function {package}.{name}() is not allowed: it belongs to a system package; use plain expressions"
 
-    def _approval_reasons(self, root: exp.Expression) -> Iterator[str]:
-        """Yield why the query needs human approval: PII tables and PII columns it reads."""
-        for table, name in _real_tables(root):
+    def _approval_reasons(self, root: exp.Expression, nodes: Sequence[exp.Expression],
+                          tables: Sequence[str]) -> Iterator[str]:
+        """Yield why the query needs human approval: PII tables it touches and PII columns it reads."""
+        for name in tables:
             bare = name.rsplit(".", 1)[-1]
             if bare in self.pii_tables:
                 yield f"touches PII table {bare}"
-            if bare in self.pii_columns:
-                yield from self._pii_column_reasons(table, bare)
-
-    def _pii_column_reasons(self, table: exp.Table, bare: str) -> Iterator[str]:
-        """Yield reasons when the SELECT reading ``table`` (or a subquery of it) uses a PII column; conservative."""
-        pii, owner = self.pii_columns[bare], table.find_ancestor(exp.Select)
-        if owner is None:
-            yield f"touches PII columns of {bare} ({', '.join(sorted(pii))})"
-            return
-        names = {bare, table.alias_or_name.lower()}
-        for projection in owner.expressions:
-            if isinstance(projection, exp.Star) or (isinstance(projection, exp.Column) and isinstance(
-                    projection.this, exp.Star) and projection.table.lower() in names):
-                yield f"selects * from {bare}, which has PII columns ({', '.join(sorted(pii))})"
-        used = [(c.name, c.table) for c in owner.find_all(exp.Column)]
-        used += [(i.name, "") for join in owner.args.get("joins") or () for i in join.args.get("using") or ()]
-        for column, qualifier in used:
-            if column.lower() in pii and (not qualifier or qualifier.lower() in names):
-                yield f"touches PII column {bare}.{column.lower()}"
-            elif column.lower() in names and not qualifier:  # whole-row reference, e.g. row_to_json(u)
-                yield f"reads whole rows of {bare}, which has PII columns ({', '.join(sorted(pii))})"
+        yield from self._pii.reasons(root, nodes)
 
     def _limited(self, root: exp.Expression) -> exp.Expression:
         """Return ``root`` with its outermost row limit capped at ``force_limit``."""
@@ -368,3 +307,20 @@ class SqlGuard:
         if isinstance(count, exp.Literal) and count.is_int:
             return root if int(count.this) <= self.force_limit else root.limit(self.force_limit)
         return exp.select("*").from_(root.subquery("_aimod_limited")).limit(self.force_limit)
+
+
+def _source_name(node: exp.Func, sql: str) -> str | None:
+    """A function's name as written in the SQL (lower-case), from its source position; None when unknown."""
+    if isinstance(node, exp.Anonymous):
+        return node.name.lower()
+    start, end = node.meta.get("start"), node.meta.get("end")
+    if isinstance(start, int) and isinstance(end, int) and 0 <= start <= end < len(sql):
+        return sql[start:end + 1].strip('"`[] ').lower()
+    return None
+
+
+def _rendered_name(node: exp.Func, dialect: str) -> str:
+    """A function's name as sqlglot writes it in ``dialect`` (lower-case), for nodes without a source position."""
+    rendered = node.sql(dialect=dialect)
+    head = rendered.split("(", 1)[0].strip()
+    return head.lower() if "(" in rendered and re.fullmatch(r"[\w.$]+", head) else node.sql_names()[0].lower()

@@ -16,6 +16,8 @@ import uuid
 from collections.abc import Iterable
 from typing import Any, Protocol
 
+from airflow_aimod.core.redaction import scrub_data
+
 EVENT_KINDS = frozenset({"llm_call", "tool_call", "guard", "transition", "approval", "handoff", "error"})
 
 log = logging.getLogger("airflow_aimod.events")
@@ -68,6 +70,7 @@ class Tracer:
         """Create, emit and return one event."""
         if kind not in EVENT_KINDS:
             raise ValueError(f"unknown event kind {kind!r}; expected one of {sorted(EVENT_KINDS)}")
+        data = scrub_data(data)  # events reach the task log, the AiMod store and the checkpoint: no secrets
         event = {
             "event_id": uuid.uuid4().hex,
             "trace_id": self.trace_id,

@@ -98,8 +98,10 @@ class AimodLLMHook(BaseHook):
         return _list_models(config)
 
     def _connection(self) -> Any:
+        from airflow_aimod.hooks._secrets import protect_connection
+
         try:
-            return self.get_connection(self.llm_conn_id)
+            return protect_connection(self.get_connection(self.llm_conn_id))
         except Exception as exc:
             if not any(c.__name__ == "AirflowNotFoundException" for c in type(exc).__mro__):
                 raise
@@ -161,15 +163,22 @@ def _base_url(conn_id: str, host: str | None) -> str | None:
 
 def _list_models(config: LLMConfig) -> tuple[bool, str]:
     """``GET /models`` on the configured server: proves the URL and the key without a paid call."""
+    import time
+
     import openai
 
-    client = openai.OpenAI(api_key=config.api_key or "not-needed", base_url=config.base_url,
-                           timeout=min(config.timeout_s, TEST_TIMEOUT_S), max_retries=0)
+    from airflow_aimod.core.llm.deadline import deadline_at, deadline_http_client
+    from airflow_aimod.core.redaction import scrub
+
+    timeout_s = min(config.timeout_s, TEST_TIMEOUT_S)
+    client = openai.OpenAI(api_key=config.api_key or "not-needed", base_url=config.base_url, timeout=timeout_s,
+                           max_retries=0, http_client=deadline_http_client(timeout_s))
     where = str(client.base_url).rstrip("/")
     try:
-        models = [m.id for m in client.models.list()]
+        with deadline_at(time.monotonic() + timeout_s):
+            models = [m.id for m in client.models.list()]
     except Exception as exc:
-        return False, f"could not list models at {where}/models ({type(exc).__name__}): {exc}"
+        return False, f"could not list models at {where}/models ({type(exc).__name__}): {scrub(str(exc))}"
     finally:
         client.close()
     note = "" if config.model in models else f"; model {config.model!r} is not among them"

@@ -59,10 +59,12 @@ def event_sinks(context: Mapping[str, Any] | None = None) -> list[Any]:
 def record_run(context: Mapping[str, Any] | None, out: Mapping[str, Any], *,
                events: Iterable[Mapping[str, Any]] = (), ended_at: float | None = None) -> Any:
     """Record a finished (or paused) run's outcome in the store and as metrics; never raises."""
+    from airflow_aimod.core.redaction import scrub, scrub_data
     from airflow_aimod.core.store import Outcome
     from airflow_aimod.observability.stats import StatsSink
 
     try:
+        out = scrub_data(out)  # a stored outcome never holds a secret, whoever built it
         ended = time.time() if ended_at is None else ended_at
         model = _model(events)
         usage = out.get("token_usage") or {}
@@ -74,7 +76,7 @@ def record_run(context: Mapping[str, Any] | None, out: Mapping[str, Any], *,
             shared_store(url).record_outcome(outcome)
         return outcome
     except Exception as exc:  # the run's result matters more than its telemetry
-        log.warning("AiMod outcome of trace %s was not recorded: %s", out.get("trace_id"), exc)
+        log.warning("AiMod outcome of trace %s was not recorded: %s", out.get("trace_id"), scrub(str(exc)))
         return None
 
 

@@ -90,10 +90,12 @@ def run_agent(*, spec: AgentSpec, envelope: Envelope, llm_conn_id: str, request:
 
 
 def outcome_of(result: Any, spec: AgentSpec) -> dict[str, Any]:
-    """The JSON outcome of a run (XCom, the store), with the pending request when it paused."""
+    """The JSON outcome of a run (XCom, the task log, the store), with the pending request when it paused;
+    known secrets are scrubbed from every value."""
+    from airflow_aimod.core.redaction import scrub_data
     from airflow_aimod.core.state import outcome
 
     out = outcome(result.state, spec.result_keys)
     if result.interrupt is not None:
         out["pending_approval"] = result.interrupt
-    return out
+    return scrub_data(out)

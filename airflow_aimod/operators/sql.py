@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 from airflow_aimod.exceptions import ConfigurationError
@@ -29,15 +31,25 @@ class SQLAgentOperator(WarehouseAgentOperator):
     :param pii_tables: tables whose use needs a person's approval.
     :param pii_columns: ``table.column`` names whose use needs approval.
     :param max_tables: most tables one query may touch (default from the envelope: 5).
+    :param pii_conn_id: a second connection to the same database, used ONLY to run a query a person
+        approved (defence in depth: the role of ``conn_id`` should lack column privileges on the PII
+        columns, see docs/postgres_readonly_role.md). A warning is logged once when the role of
+        ``conn_id`` can read a declared PII column.
     """
 
     agent_name = "sql_agent"
     template_fields: Sequence[str] = (*WarehouseAgentOperator.template_fields, "question", "conn_id")
 
     def __init__(self, *, question: str, conn_id: str, max_rows: int = 1000, pii_tables: Iterable[str] = (),
-                 pii_columns: Iterable[str] = (), max_tables: int | None = None, **kwargs: Any) -> None:
+                 pii_columns: Iterable[str] = (), max_tables: int | None = None, pii_conn_id: str | None = None,
+                 **kwargs: Any) -> None:
         if not 1 <= max_rows <= 100_000:
             raise ConfigurationError(f"max_rows must be between 1 and 100000, got {max_rows}")
+        if pii_conn_id is not None and (not isinstance(pii_conn_id, str) or not pii_conn_id.strip()):
+            raise ConfigurationError(f"pii_conn_id must be an Airflow connection id, got {pii_conn_id!r}")
+        if pii_conn_id is not None and pii_conn_id == conn_id:
+            raise ConfigurationError("pii_conn_id must name another connection than conn_id (a role that may read "
+                                     "the PII columns, used only for approved queries)")
         sql_overrides: dict[str, Any] = {}
         if pii_tables:
             sql_overrides["pii_tables"] = list(pii_tables)
@@ -52,9 +64,21 @@ class SQLAgentOperator(WarehouseAgentOperator):
         self.question = question
         self.conn_id = conn_id
         self.max_rows = max_rows
+        self.pii_conn_id = pii_conn_id
 
     def request_text(self) -> str:
         return self.question
+
+    @contextmanager
+    def open_resources(self, context: Context) -> Iterator[Warehouse]:
+        """The warehouse, wrapped so PII is never sampled and approved queries run on ``pii_conn_id``."""
+        from airflow_aimod.hooks.warehouse import pii_aware_executor
+
+        policy = self.envelope.sql
+        with super().open_resources(context) as warehouse:
+            with pii_aware_executor(warehouse.executor, conn_id=self.conn_id, pii_conn_id=self.pii_conn_id,
+                                    pii_tables=policy.pii_tables, pii_columns=policy.pii_columns) as executor:
+                yield replace(warehouse, executor=executor)
 
     def build_graph(self, runtime: AgentRuntime, resources: Warehouse, context: Context) -> StateGraph:
         from airflow_aimod.core.agents.sql_agent import SqlAgentTools, build_graph

@@ -10,7 +10,7 @@ import psycopg
 import pytest
 
 from airflow_aimod.core.executors.postgres import PostgresReadOnlyExecutor
-from tests.pg import admin_connection, throwaway_database
+from tests.pg import drop_roles, throwaway_database
 
 pytestmark = pytest.mark.postgres
 
@@ -34,13 +34,7 @@ def role_database():
                 owner.execute(recipe(role))
             yield url, url.replace("postgres@", f"{role}@", 1), role
         finally:
-            with admin_connection() as admin:
-                exists = admin.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", (role,)).fetchone()
-            if exists:
-                with psycopg.connect(url, autocommit=True) as owner:
-                    owner.execute(f'DROP OWNED BY "{role}"')
-                with admin_connection() as admin:
-                    admin.execute(f'DROP ROLE "{role}"')
+            drop_roles(url, role)
 
 
 def refused(agent_url: str, *statements: str) -> str:

@@ -35,6 +35,7 @@ class Behaviour:
     completion_tokens: int = 5
     headers: dict[str, str] = field(default_factory=dict)
     delay_s: float = 0.0
+    echo_header: str | None = None  # quote this request header back in an error body (a leaky gateway)
 
 
 def reply(content: str = DEFAULT_CONTENT, prompt_tokens: int = 10, completion_tokens: int = 5) -> Behaviour:
@@ -59,6 +60,11 @@ def delay(seconds: float, then: Behaviour | None = None) -> Behaviour:
     base = then or reply()
     return Behaviour(base.status, base.body, base.content, base.prompt_tokens, base.completion_tokens,
                      base.headers, delay_s=seconds)
+
+
+def echo_auth(code: int = 401) -> Behaviour:
+    """An error with HTTP ``code`` whose message quotes the request's Authorization header (the API key)."""
+    return Behaviour(status=code, echo_header="authorization")
 
 
 def garbage() -> Behaviour:
@@ -185,6 +191,12 @@ def _handler_for(server: OpenAIServer) -> type[BaseHTTPRequestHandler]:
             if behaviour.delay_s and server._stopping.wait(behaviour.delay_s):
                 self.close_connection = True  # shutting down: drop the socket so the client fails fast
                 return None
+            if behaviour.echo_header:
+                quoted = headers.get(behaviour.echo_header, "")
+                body = json.dumps({"error": {"message": f"Incorrect API key provided. You sent {behaviour.echo_header}:"
+                                                        f" {quoted} (key {quoted.split()[-1] if quoted else ''})",
+                                             "type": "invalid_request_error", "code": "invalid_api_key"}}).encode()
+                return self._send(behaviour.status, body, behaviour.headers)
             if behaviour.body is not None:
                 return self._send(behaviour.status, behaviour.body, behaviour.headers)
             model = (body or {}).get("model", "gpt-4o-mini")

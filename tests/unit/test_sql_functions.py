@@ -68,8 +68,8 @@ UNKNOWN_FUNCTIONS = [
     ("SELECT last_insert_rowid()", "sqlite", "last_insert_rowid"),
     ("SELECT * FROM t WHERE x IN (SELECT hidden_fn(y) FROM u)", "postgres", "hidden_fn"),
     ("WITH c AS (SELECT mystery(1) AS m) SELECT * FROM c", "postgres", "mystery"),
-    ("SELECT pg_stat_get_activity(1)", "postgres", "pg_stat_get_activity"),
-    ("SELECT inet_server_addr()", "postgres", "inet_server_addr"),
+    ("SELECT hstore(u) FROM users u", "postgres", "hstore"),
+    ("SELECT json_populate_record(NULL::users, '{}')", "postgres", "json_populate_record"),
     ("SELECT current_setting_x('a')", "postgres", "current_setting_x"),
     ("SELECT found_rows()", "mysql", "found_rows"),
     ("SELECT julianday(d) FROM t", "postgres", "julianday"),
@@ -105,3 +105,42 @@ def test_function_lists_are_lower_case_and_pure() -> None:
         assert not names & {"pg_sleep", "sleep", "set_config", "load_extension", "dblink", "nextval"}
     tree = ast.parse(Path(_sql_functions.__file__).read_text())
     assert {n.module for n in ast.walk(tree) if isinstance(n, ast.ImportFrom)} <= {"__future__", "functools"}
+
+
+# JSON aggregates and constructors are legal when they wrap no PII; messages name functions as written.
+JSON_FUNCTIONS = [
+    ("SELECT json_agg(x) FROM t", "postgres"),
+    ("SELECT jsonb_agg(x ORDER BY y) FROM t", "postgres"),
+    ("SELECT json_object_agg(k, v) FROM t", "postgres"),
+    ("SELECT jsonb_object_agg(k, v) FROM t", "postgres"),
+    ("SELECT json_build_object('a', x), jsonb_build_array(x, y) FROM t", "postgres"),
+    ("SELECT json_object('{a, b}', '{1, 2}')", "postgres"),
+    ("SELECT row_to_json(s) FROM (SELECT 1 AS a) AS s", "postgres"),
+    ("SELECT json_group_array(x) FROM t", "sqlite"),
+    ("SELECT json_group_object(k, v) FROM t", "sqlite"),
+    ("SELECT json_object('a', x, 'b', y) FROM t", "sqlite"),
+    ("SELECT json_array(x, y), json_group_array(json_object('a', x)) FROM t", "sqlite"),
+    ("SELECT JSON_GROUP_ARRAY(X) FROM T", "sqlite"),
+    ("SELECT json_arrayagg(x), json_objectagg(k VALUE v) FROM t", "postgres"),
+    ("SELECT jsonb_set(j, '{a}', '1'), jsonb_path_match(j, '$.a > 1') FROM t", "postgres"),
+]
+
+
+@pytest.mark.parametrize(("sql", "dialect"), JSON_FUNCTIONS)
+def test_json_aggregates_and_constructors_are_allowed(sql: str, dialect: str) -> None:
+    verdict = _verdict(sql, dialect)
+    assert verdict.allowed, verdict.violations
+
+
+@pytest.mark.parametrize(("sql", "dialect", "written"), [
+    ("SELECT ST_Distance(a, b) FROM t", "postgres", "st_distance"),
+    ("SELECT st_point(1, 2)", "sqlite", "st_point"),
+    ("SELECT convert_from(x, 'UTF8') FROM t", "postgres", "convert_from"),
+    ("SELECT Frobnicate(x) FROM t", "sqlite", "frobnicate"),
+])
+def test_functions_are_named_as_written(sql: str, dialect: str, written: str) -> None:
+    verdict = _verdict(sql, dialect)
+    assert not verdict.allowed
+    message = verdict.violations[0]
+    assert message.startswith(f"function {written}() is not on the allow-list"), message
+    assert "_s_o_n" not in message

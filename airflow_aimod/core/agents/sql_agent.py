@@ -39,6 +39,12 @@ class SqlAgentTools:
         chosen = self.selector.select(question, self.executor.catalog())
         return self.selector.fit(question, self.executor.with_samples(chosen, timeout_s=timeout_s))
 
+    def run(self, sql: str, *, approved: bool, timeout_s: float) -> Any:
+        """Run ``sql``; a query a person approved goes to the executor's approved-query connection if it has one
+        (``executors.pii.PiiAwareExecutor``: ``pii_conn_id``), anything else to the agent's own."""
+        run = getattr(self.executor, "run_approved", None) if approved else None
+        return (run or self.executor.run)(sql, max_rows=self.max_rows, timeout_s=timeout_s)
+
 
 def build_graph(runtime: AgentRuntime, tools: SqlAgentTools) -> StateGraph:
     """The SQL agent graph, uncompiled (the runner compiles it with a checkpointer)."""
@@ -154,8 +160,8 @@ class _SqlNodes:
         work = state["work"]
         statement = work["statement"]
         action = Action("sql.read", target=self.rt.dialect, params={"sql": statement})
-        run = lambda: self.tools.executor.run(statement, max_rows=self.tools.max_rows,  # noqa: E731
-                                              timeout_s=self.rt.spec.call_timeout_s)
+        run = lambda: self.tools.run(statement, approved=bool(work.get("approved")),  # noqa: E731
+                                     timeout_s=self.rt.spec.call_timeout_s)
         try:
             out = self.rt.tool(action, run, approved=bool(work.get("approved")))
         except Exception as exc:

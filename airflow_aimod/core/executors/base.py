@@ -17,6 +17,7 @@ from dataclasses import dataclass, replace
 from decimal import Decimal
 from typing import Any, Protocol, runtime_checkable
 
+from airflow_aimod.core.redaction import scrub
 from airflow_aimod.core.schema import Catalog, Column, Table
 from airflow_aimod.exceptions import AgentTimeout, ConfigurationError, QueryExecutionError
 
@@ -131,9 +132,10 @@ def timeout_error(timeout_s: float, what: str = "query") -> AgentTimeout:
 
 
 def execution_error(dialect: str, message: str, *, transient: bool = False) -> QueryExecutionError:
-    """The QueryExecutionError carrying the database's own message (``transient``: the connection failed)."""
+    """The QueryExecutionError carrying the database's own message, scrubbed of secrets (``transient``: the
+    connection failed, a retry may succeed)."""
     what = "lost the connection" if transient else "refused the query"
-    return QueryExecutionError(f"{dialect} {what}: {message.strip()}", transient=transient)
+    return QueryExecutionError(f"{dialect} {what}: {scrub(message.strip())}", transient=transient)
 
 
 def json_safe(value: Any) -> Any:

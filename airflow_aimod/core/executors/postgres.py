@@ -26,6 +26,7 @@ from psycopg_pool import ConnectionPool, PoolClosed, PoolTimeout
 from airflow_aimod.core.executors.base import (
     ExecutorBase, QueryResult, check_limits, execution_error, timeout_error,
 )
+from airflow_aimod.core.redaction import scrub
 from airflow_aimod.core.schema import Catalog, Column, ForeignKey, Table
 from airflow_aimod.exceptions import AgentTimeout, ConfigurationError, QueryExecutionError
 
@@ -72,6 +73,20 @@ JOIN pg_catalog.pg_namespace fn ON fn.oid = fc.relnamespace
 JOIN pg_catalog.pg_attribute fa ON fa.attrelid = con.confrelid AND fa.attnum = k.refcol
 WHERE con.contype = 'f' AND con.conparentid = 0 AND con.conrelid = ANY(%(oids)s::oid[])
 ORDER BY con.conrelid, con.conname, k.ord
+"""
+
+# Declared PII columns as the agent's role sees them: do they exist, and may the role read them?
+_COLUMN_ACCESS_SQL = """
+SELECT n.nspname, c.relname, a.attname, has_column_privilege(c.oid, a.attnum, 'SELECT'),
+       pg_catalog.format_type(a.atttypid, a.atttypmod)
+FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+JOIN pg_catalog.pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped
+WHERE c.relkind IN ('r', 'p', 'v', 'm', 'f')
+  AND (lower(c.relname) = ANY(%(whole)s::text[])
+       OR (lower(c.relname) = ANY(%(tables)s::text[]) AND lower(a.attname) = ANY(%(columns)s::text[])))
+  AND (n.nspname = ANY(%(schemas)s::text[])
+       OR (%(all)s AND n.nspname !~ '^pg_' AND n.nspname <> 'information_schema'))
+ORDER BY n.nspname, c.relname, a.attnum
 """
 
 
@@ -141,6 +156,19 @@ class PostgresReadOnlyExecutor(ExecutorBase):
             columns = cur.execute(_COLUMNS_SQL, {"oids": oids}).fetchall()
             fks = cur.execute(_FOREIGN_KEYS_SQL, {"oids": oids}).fetchall()
         return _build_catalog(relations, columns, fks)
+
+    def column_access(self, columns: list[tuple[str, str]],
+                      tables: list[str] = ()) -> list[tuple[str, str, str, bool, str]]:
+        """(schema, table, column, readable by this role, type) for each existing ``(table, column)`` pair and
+        every column of ``tables``; names and types come from ``pg_attribute``, which every role may read."""
+        wanted = {(t.lower(), c.lower()) for t, c in columns}
+        whole = sorted({t.lower() for t in tables})
+        params = {"tables": sorted({t for t, _ in wanted}), "columns": sorted({c for _, c in wanted}),
+                  "whole": whole, "schemas": list(self.schemas or ()), "all": self.schemas is None}
+        with self._session(self.statement_timeout_s) as conn, conn.cursor() as cur:
+            rows = cur.execute(_COLUMN_ACCESS_SQL, params).fetchall()
+        return [(schema, table, column, bool(readable), type_) for schema, table, column, readable, type_ in rows
+                if table.lower() in whole or (table.lower(), column.lower()) in wanted]
 
     def stats(self) -> dict[str, int]:
         """The pool's ``get_stats()`` (empty before the first query)."""
@@ -219,7 +247,7 @@ class PostgresReadOnlyExecutor(ExecutorBase):
         try:
             psycopg.connect(self._conninfo).close()
         except psycopg.Error as exc:
-            return str(exc).strip()
+            return scrub(str(exc).strip())
         return f"the pool opened no connection within {self.connect_timeout_s:g} s"
 
 
@@ -244,7 +272,7 @@ def _with_defaults(conninfo: str, connect_timeout_s: float) -> str:
     try:
         params = pg_conninfo.conninfo_to_dict(conninfo)
     except psycopg.ProgrammingError as exc:
-        raise ConfigurationError(f"invalid PostgreSQL connection string: {exc}") from None
+        raise ConfigurationError(f"invalid PostgreSQL connection string: {scrub(str(exc))}") from None
     params.setdefault("connect_timeout", str(max(1, round(connect_timeout_s))))
     params.setdefault("application_name", "airflow-aimod-readonly")
     return pg_conninfo.make_conninfo("", **params)

@@ -1,26 +1,34 @@
 """One LLM call the way every agent makes it: budget first, deadline around, JSON out.
 
 ``LLMCaller.ask_json`` checks the token budgets before sending (a call that could pass a
-limit is never made), bounds each call by a deadline, retries rate limits (429), server
-errors (5xx) and timeouts with exponential backoff and jitter (honouring Retry-After,
-each attempt re-checked against the budgets and the agent's deadline), reads usage from
-the response, re-asks a bounded number of times when the reply is not the JSON object
-asked for, and returns one ``llm_call`` event per call made. Time is injected
-(``sleep=``, ``now=``, ``random=``) so tests never wait.
+limit is never made), retries rate limits (429), server errors (5xx) and timeouts with
+exponential backoff and jitter (honouring Retry-After, each attempt re-checked against the
+budgets), reads usage from the response, re-asks a bounded number of times when the reply is
+not the JSON object asked for, and returns one ``llm_call`` event per call made.
+
+Deadlines hold: ``timeout_s`` bounds the whole of one ``ask_json`` — every attempt, retry,
+backoff wait and re-ask — and the agent's ``deadline`` bounds it further. Each attempt runs in a
+daemon thread under ``core.llm.deadline``: an HTTP backend built by the factory abandons the
+request (connection closed, thread ended) when the deadline passes, even one that trickles a
+byte every few seconds, and nothing left behind keeps the process alive. Error texts and
+events are scrubbed of secrets (``core.redaction``). Time is injected (``sleep=``, ``now=``,
+``random=``) so tests never wait.
 """
 
 from __future__ import annotations
 
-import concurrent.futures
 import email.utils
 import random as _random
+import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from airflow_aimod.core.budget import BudgetGuard, BudgetLimits, TokenUsage, estimate_tokens
+from airflow_aimod.core.llm.deadline import deadline_at
 from airflow_aimod.core.llm.parsing import extract_json_object
+from airflow_aimod.core.redaction import scrub
 from airflow_aimod.core.tracing import Tracer
 from airflow_aimod.exceptions import (
     AgentTimeout, AimodError, ConfigurationError, LLMBackendError, LLMResponseError, StepFailed,
@@ -28,6 +36,7 @@ from airflow_aimod.exceptions import (
 
 _TRANSIENT = {"RateLimitError", "APITimeoutError", "APIConnectionError", "InternalServerError", "Timeout",
               "ReadTimeout", "ConnectTimeout", "ServiceUnavailableError"}
+_SOCKET_SLACK_S = 0.1
 
 
 @dataclass(frozen=True)
@@ -39,10 +48,13 @@ class RetryPolicy:
     max_delay_s: float = 20.0
     jitter: float = 0.5  # each computed delay is shortened by up to this fraction, at random
     max_retry_after_s: float = 60.0  # a server asking for a longer wait is not waited for
+    attempt_timeout_s: float | None = None  # one attempt's limit (None: whatever is left of the call's deadline)
 
     def __post_init__(self) -> None:
         if self.max_retries < 0 or not 0 <= self.base_delay_s <= self.max_delay_s or not 0 <= self.jitter <= 1:
             raise ConfigurationError("need max_retries >= 0, 0 <= base_delay_s <= max_delay_s, 0 <= jitter <= 1")
+        if self.attempt_timeout_s is not None and not self.attempt_timeout_s > 0:
+            raise ConfigurationError(f"attempt_timeout_s must be None or positive, got {self.attempt_timeout_s!r}")
 
     def delay_s(self, retry: int, *, retry_after: float | None, rand: float) -> float:
         """Wait before retry number ``retry`` (1-based): the server's Retry-After, else backoff with jitter."""
@@ -69,6 +81,14 @@ class LLMReply:
         return min(max(value, 0.0), 1.0) if value == value else 0.0
 
 
+@dataclass(frozen=True)
+class _Limit:
+    """When one ``ask_json`` must end (a ``now()`` value) and how to say so."""
+
+    at: float
+    what: str  # "its 60 s deadline" / "the agent's deadline"
+
+
 class _Transient(Exception):
     """A backend fault worth retrying, with the wait the server asked for."""
 
@@ -89,8 +109,8 @@ def model_name(model: Any) -> str:
 class LLMCaller:
     """Makes budgeted, deadline-bound, retried JSON calls to one chat model.
 
-    ``timeout_s`` bounds each call; ``deadline`` (a ``now()`` value) bounds all attempts and
-    waits together. ``guard`` carries the budgets; without one, ``token_budget`` (int or
+    ``timeout_s`` bounds one ``ask_json`` with all its attempts, waits and re-asks; ``deadline``
+    (a ``now()`` value, the agent's) bounds it further; ``retry.attempt_timeout_s`` caps one attempt. ``guard`` carries the budgets; without one, ``token_budget`` (int or
     per-task mapping) applies to the ``used_tokens`` passed to ``ask_json``.
     """
 
@@ -113,19 +133,23 @@ class LLMCaller:
     def ask_json(self, messages: Sequence[tuple[str, str]], *, used_tokens: int = 0,
                  required: Sequence[str] = (), task: str) -> LLMReply:
         """Send ``messages`` (a prompt of task type ``task``); return the first reply that is a JSON
-        object holding ``required`` keys. A failure raises ``StepFailed`` with what the attempts spent."""
+        object holding ``required`` keys, within ``timeout_s`` for everything. A failure raises
+        ``StepFailed`` with what the attempts spent."""
         guard = self.guard or BudgetGuard(BudgetLimits.of(self.token_budget), used_total=used_tokens)
         reply = LLMReply(data={}, usage={})
+        limit = _Limit(self.now() + self.timeout_s, f"its {self.timeout_s:g} s deadline")
+        if self.deadline is not None and self.deadline < limit.at:
+            limit = _Limit(self.deadline, "the agent's deadline")
         try:
-            return self._ask(list(messages), guard, task, required, reply)
+            return self._ask(list(messages), guard, task, required, reply, limit)
         except AimodError as exc:
             raise StepFailed(exc, events=reply.events, usage=reply.usage) from exc
 
     def _ask(self, convo: list[tuple[str, str]], guard: BudgetGuard, task: str, required: Sequence[str],
-             reply: LLMReply) -> LLMReply:
+             reply: LLMReply, limit: _Limit) -> LLMReply:
         problem = ""
         for attempt in range(1, self.max_reasks + 2):
-            text = self._call_with_retries(convo, guard, task, attempt, reply)
+            text = self._call_with_retries(convo, guard, task, attempt, reply, limit)
             data = extract_json_object(text)
             missing = [k for k in required if data is not None and k not in data]
             if data is not None and not missing:
@@ -138,41 +162,41 @@ class LLMCaller:
         )
 
     def _call_with_retries(self, convo: list[tuple[str, str]], guard: BudgetGuard, task: str, attempt: int,
-                           reply: LLMReply) -> str:
+                           reply: LLMReply, limit: _Limit) -> str:
         for retry in range(self.retry.max_retries + 1):
             try:
-                return self._call(convo, guard, task, attempt, retry, reply)
+                return self._call(convo, guard, task, attempt, retry, reply, limit)
             except _Transient as fault:
                 if retry == self.retry.max_retries:
                     raise self._translate(fault.error, retries=retry) from fault.error
-                self._wait(fault, retry + 1, reply)
+                self._wait(fault, retry + 1, reply, limit)
         raise AssertionError("unreachable")  # pragma: no cover
 
-    def _wait(self, fault: _Transient, retry: int, reply: LLMReply) -> None:
+    def _wait(self, fault: _Transient, retry: int, reply: LLMReply, limit: _Limit) -> None:
         """Sleep before ``retry``, or raise when the wait is refused or would pass the deadline."""
         delay = self.retry.delay_s(retry, retry_after=fault.retry_after, rand=self.random())
         if fault.retry_after is not None and fault.retry_after > self.retry.max_retry_after_s:
             raise LLMBackendError(f"LLM backend asked to retry after {fault.retry_after:g} s, more than the "
                                   f"{self.retry.max_retry_after_s:g} s an agent waits; retry later") from fault.error
-        if self.deadline is not None and self.now() + delay >= self.deadline:
+        if self.now() + delay >= limit.at:
             error = self._translate(fault.error, retries=retry - 1)
-            raise type(error)(f"{error}; no retry: waiting {delay:.2f} s would pass the agent's deadline") \
+            raise type(error)(f"{error}; no retry: waiting {delay:.2f} s would pass {limit.what}") \
                 from fault.error
         reply.events[-1]["data"]["retry_in_s"] = round(delay, 3)
         self.sleep(delay)
 
     def _call(self, convo: list[tuple[str, str]], guard: BudgetGuard, task: str, attempt: int, retry: int,
-              reply: LLMReply) -> str:
+              reply: LLMReply, limit: _Limit) -> str:
         prompt_tokens = sum(estimate_tokens(content) for _, content in convo)
-        timeout_s = self._attempt_timeout()
+        timeout_s, what = self._attempt_timeout(limit)
         ticket = guard.admit(task, prompt_tokens=prompt_tokens, max_output_tokens=self.max_output_tokens)
         started = time.monotonic()
         try:
-            message = self._invoke_with_deadline(convo, timeout_s)
+            message = self._invoke_with_deadline(convo, timeout_s, what)
         except Exception as exc:
             guard.record(ticket, TokenUsage())
             reply.events.append(self._event(started, attempt, retry, task, TokenUsage(), outcome="error",
-                                            error=str(exc)[:300]))
+                                            error=scrub(str(exc))[:300]))
             if self._is_transient(exc):
                 raise _Transient(exc, retry_after_s(exc)) from exc
             raise self._translate(exc, retries=retry) from exc
@@ -185,26 +209,44 @@ class LLMCaller:
                                         outcome="ok" if parsed else "unparseable"))
         return text
 
-    def _attempt_timeout(self) -> float:
-        """The per-call deadline, shortened to what is left of the agent's deadline."""
-        if self.deadline is None:
-            return self.timeout_s
-        left = self.deadline - self.now()
+    def _attempt_timeout(self, limit: _Limit) -> tuple[float, str]:
+        """Seconds this attempt may take, and which limit that is: what is left of the call's, or the
+        per-attempt limit when it is shorter."""
+        left = limit.at - self.now()
         if left <= 0:
-            raise AgentTimeout("LLM call not made: the agent's deadline has passed; raise the task's "
-                               "execution_timeout or use a faster model")
-        return min(self.timeout_s, left)
+            if limit.what == "the agent's deadline":
+                raise AgentTimeout("LLM call not made: the agent's deadline has passed; raise the task's "
+                                   "execution_timeout or use a faster model")
+            raise AgentTimeout(f"LLM call not made: the call passed {limit.what}; raise the agent's timeout "
+                               "or use a faster model")
+        cap = self.retry.attempt_timeout_s
+        if cap is not None and cap < left:
+            return cap, f"its {cap:g} s per-attempt limit"
+        return left, limit.what
 
-    def _invoke_with_deadline(self, convo: list[tuple[str, str]], timeout_s: float) -> Any:
-        pool = concurrent.futures.ThreadPoolExecutor(max_workers=1, thread_name_prefix="aimod-llm")
-        future = pool.submit(self.model.invoke, convo)
-        try:
-            return future.result(timeout=timeout_s)
-        except concurrent.futures.TimeoutError:
-            raise AgentTimeout(f"LLM call timed out: it passed its {timeout_s:g} s deadline; raise the agent's "
-                               "timeout or use a faster model") from None
-        finally:
-            pool.shutdown(wait=False, cancel_futures=True)
+    def _invoke_with_deadline(self, convo: list[tuple[str, str]], timeout_s: float, what: str) -> Any:
+        """``model.invoke`` in a daemon thread under a real-time deadline; abandoned (never joined) when late."""
+        done, box = threading.Event(), {}
+        deadline = time.monotonic() + timeout_s
+
+        def work() -> None:
+            try:
+                with deadline_at(deadline):
+                    box["value"] = self.model.invoke(convo)
+            except BaseException as exc:  # noqa: BLE001 - handed to the caller's thread
+                box["error"] = exc
+            finally:
+                done.set()
+
+        threading.Thread(target=work, name="aimod-llm-call", daemon=True).start()
+        finished = done.wait(timeout_s)
+        late = time.monotonic() >= deadline - _SOCKET_SLACK_S  # a socket timeout fires a hair before the deadline
+        if not finished or ("error" in box and late):  # late, or abandoned at the socket by the deadline
+            raise AgentTimeout(f"LLM call timed out: it passed {what}; raise the agent's timeout or use a "
+                               "faster model") from box.get("error")
+        if "error" in box:
+            raise box["error"]
+        return box["value"]
 
     @staticmethod
     def _is_transient(exc: Exception) -> bool:
@@ -223,13 +265,14 @@ class LLMCaller:
         # InternalServerError), so classify by every class name in the MRO, not just the leaf's.
         names = [cls.__name__ for cls in type(exc).__mro__]
         name = next((n for n in names if n in _TRANSIENT), names[0])
+        detail = scrub(str(exc))  # a gateway may echo the API key back
         if any("Timeout" in n for n in names):
-            return AgentTimeout(f"LLM backend timed out ({name}) after {retries} retries: {exc}; raise the "
+            return AgentTimeout(f"LLM backend timed out ({name}) after {retries} retries: {detail}; raise the "
                                 "connection's timeout or retry later")
         hint = (f"transient, still failing after {retries} retries; raise the connection's max_retries or retry "
                 "later" if self._is_transient(exc) else "not retried; check the connection's base URL, API key "
                 "and model")
-        return LLMBackendError(f"LLM backend error {name} ({hint}): {exc}", transient=self._is_transient(exc))
+        return LLMBackendError(f"LLM backend error {name} ({hint}): {detail}", transient=self._is_transient(exc))
 
     def _event(self, started: float, attempt: int, retry: int, task: str, usage: TokenUsage,
                **data: Any) -> dict[str, Any]:

@@ -41,9 +41,12 @@ def build_chat_model(config: LLMConfig) -> Any:
         return OfflineChatModel()
     from langchain_openai import ChatOpenAI
 
+    from airflow_aimod.core.llm.deadline import deadline_http_client
+
     return ChatOpenAI(
         model=config.model, api_key=config.api_key or "not-needed", base_url=config.base_url,
         timeout=config.timeout_s, max_retries=config.max_retries, temperature=config.temperature,
         max_completion_tokens=config.max_output_tokens,
         use_responses_api=False,  # chat completions: what every OpenAI-compatible server speaks
+        http_client=deadline_http_client(config.timeout_s),  # each request ends by its deadline, even a trickle
     )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from airflow_aimod.core.redaction import redact_url, scrub
 from airflow_aimod.core.store.base import EventStore
 from airflow_aimod.core.store.migrations import PG_LOCK_KEY
 
@@ -25,7 +26,7 @@ class PostgresEventStore(EventStore):
         try:
             return psycopg.connect(self.url, autocommit=False, connect_timeout=self.connect_timeout_s)
         except psycopg.OperationalError as exc:
-            raise ConnectionError(f"cannot reach the AiMod store at {_redact(self.url)}: {exc}; check "
+            raise ConnectionError(f"cannot reach the AiMod store at {redact_url(self.url)}: {scrub(str(exc))}; check "
                                   "[aimod] store_url and that the server accepts connections") from exc
 
     def _lock_schema(self, conn: Any) -> None:
@@ -40,11 +41,3 @@ class PostgresEventStore(EventStore):
     def bucket(self, expr: str, origin: float, width: float) -> str:
         return f"CAST(FLOOR(({expr} - {float(origin)!r}) / {float(width)!r}) AS INTEGER)"
 
-
-def _redact(url: str) -> str:
-    """``url`` without its password."""
-    head, sep, tail = url.partition("@")
-    if not sep or ":" not in head.split("//", 1)[-1]:
-        return url
-    scheme, _, creds = head.partition("//")
-    return f"{scheme}//{creds.split(':', 1)[0]}:***@{tail}"
