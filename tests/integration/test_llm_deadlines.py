@@ -91,7 +91,7 @@ SUBPROCESS = """
 import json, sys, time
 from airflow_aimod.core.llm.caller import LLMCaller, RetryPolicy
 from airflow_aimod.core.tracing import Tracer
-from airflow_aimod.exceptions import AimodError
+from airflow_aimod.exceptions import StepFailed
 from airflow_aimod.hooks.llm import resolve_llm_with_retries
 
 model, retries = resolve_llm_with_retries("aimod_stalling")
@@ -101,8 +101,8 @@ started = time.monotonic()
 try:
     llm.ask_json([("human", "How many orders?")], task="nl2sql")
     outcome = "answered"
-except AimodError as exc:
-    outcome = f"{type(exc).__name__}: {exc}"
+except StepFailed as exc:
+    outcome = f"{type(exc.cause).__name__}: {exc}"
 print(json.dumps({"elapsed": time.monotonic() - started, "outcome": outcome, "retries": retries}), flush=True)
 """
 
