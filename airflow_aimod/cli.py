@@ -2,7 +2,7 @@
 
   aimod agents                                   the fifteen agents as JSON
   aimod route [--llm offline|CONN_ID] TEXT       where the router would send TEXT
-  aimod sql check [--dialect D] [--max-tables N] [--pii-tables a,b] SQL
+  aimod sql check [--dialect D] [--max-tables N] [--pii-tables a,b] SQL|-
   aimod sql ask --conn-id ID [--llm offline|CONN_ID] [--pii-tables a,b] QUESTION
   aimod demo                                     the offline end-to-end demo
 
@@ -14,16 +14,22 @@ Exit codes: 0 success (for ``sql check``: allowed, with or without approval),
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
+import os
 import sys
 from collections.abc import Sequence
 from typing import Any
 
+from airflow_aimod.cli_args import positive_int, text_argument, threshold
 from airflow_aimod.exceptions import ConfigurationError
 
 
+_OUTPUT: list[Any] = []  # the real stdout while a command runs with stdout redirected to stderr
+
+
 def _print(data: Any) -> None:
-    print(json.dumps(data, indent=2, sort_keys=False, default=str))
+    print(json.dumps(data, indent=2, sort_keys=False, default=str), file=_OUTPUT[-1] if _OUTPUT else sys.stdout)
 
 
 def _csv(value: str) -> list[str]:
@@ -130,27 +136,28 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_parser("agents", help="list the fifteen agents").set_defaults(func=cmd_agents)
 
     route = sub.add_parser("route", help="classify a request")
-    route.add_argument("text")
+    route.add_argument("text", type=text_argument, help="the request, or - to read it from standard input")
     route.add_argument("--llm", default="offline", help="'offline' or an aimod_llm connection id")
-    route.add_argument("--threshold", type=float, default=0.85)
+    route.add_argument("--threshold", type=threshold, default=0.85,
+                       help="confidence below which the request goes to a person, in (0, 1] (default 0.85)")
     route.set_defaults(func=cmd_route)
 
     sql = sub.add_parser("sql", help="check SQL, or ask the SQL agent").add_subparsers(dest="sql_command", required=True)
     check = sql.add_parser("check", help="run the SQL guard on one statement")
-    check.add_argument("sql")
-    check.add_argument("--dialect", default="sqlite")
-    check.add_argument("--max-tables", type=int, default=5)
+    check.add_argument("sql", type=text_argument, help="one SQL statement, or - to read it from standard input")
+    check.add_argument("--dialect", default="sqlite", help="sqlglot dialect name: sqlite, postgres, ...")
+    check.add_argument("--max-tables", type=positive_int, default=5, help="most tables one query may read")
     check.add_argument("--pii-tables", default="")
     check.add_argument("--pii-columns", default="")
     check.set_defaults(func=cmd_sql_check)
 
     ask = sql.add_parser("ask", help="answer a question with the SQL agent")
-    ask.add_argument("question")
+    ask.add_argument("question", type=text_argument, help="the question, or - to read it from standard input")
     ask.add_argument("--conn-id", required=True, help="an Airflow connection id (sqlite or postgres)")
     ask.add_argument("--llm", default="offline")
     ask.add_argument("--pii-tables", default="")
     ask.add_argument("--pii-columns", default="")
-    ask.add_argument("--max-rows", type=int, default=100)
+    ask.add_argument("--max-rows", type=positive_int, default=100, help="most rows returned (default 100)")
     ask.set_defaults(func=cmd_sql_ask)
 
     demo = sub.add_parser("demo", help="run the offline end-to-end demo")
@@ -163,11 +170,42 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``aimod`` console script."""
     args = build_parser().parse_args(argv)
+    _logs_to_stderr()
+    _OUTPUT.append(sys.stdout)
     try:
-        return args.func(args)
+        with contextlib.redirect_stdout(sys.stderr):  # a library printing or logging to stdout breaks no JSON
+            return args.func(args)
     except ConfigurationError as exc:
-        print(f"aimod: {exc}", file=sys.stderr)
+        print(f"aimod: {_scrubbed(exc)}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:
+        print("aimod: interrupted", file=sys.stderr)
+        return 130
+    except Exception as exc:  # noqa: BLE001 - no traceback reaches a user; AIMOD_DEBUG=1 shows it
+        if os.environ.get("AIMOD_DEBUG"):
+            raise
+        print(f"aimod: {type(exc).__name__}: {_scrubbed(exc)} (set AIMOD_DEBUG=1 for the traceback)", file=sys.stderr)
+        return 1
+    finally:
+        _OUTPUT.pop()
+
+
+def _scrubbed(exc: BaseException) -> str:
+    from airflow_aimod.core.redaction import scrub
+
+    return scrub(str(exc)).splitlines()[0] if str(exc) else ""
+
+
+def _logs_to_stderr() -> None:
+    """stdout carries only the JSON document: every log line (Airflow's, LangChain's, ours) goes to stderr."""
+    import logging
+
+    root = logging.getLogger()
+    for handler in list(root.handlers):
+        if getattr(handler, "stream", None) is sys.stdout:
+            handler.setStream(sys.stderr)
+    if not root.handlers:
+        logging.basicConfig(stream=sys.stderr, level=logging.WARNING)
 
 
 if __name__ == "__main__":

@@ -98,18 +98,11 @@ class AimodLLMHook(BaseHook):
         return _list_models(config)
 
     def _connection(self) -> Any:
-        from airflow_aimod.hooks._secrets import protect_connection
+        from airflow_aimod.hooks._connections import fetch_connection
 
-        try:
-            return protect_connection(self.get_connection(self.llm_conn_id))
-        except Exception as exc:
-            if not any(c.__name__ == "AirflowNotFoundException" for c in type(exc).__mro__):
-                raise
-            raise ConfigurationError(
-                f"no Airflow connection {self.llm_conn_id!r}: create it (conn type {CONN_TYPE}) or pass "
-                f"llm='{OFFLINE}' (e.g. AIRFLOW_CONN_{self.llm_conn_id.upper()}="
-                f"'{{\"conn_type\": \"{CONN_TYPE}\", \"password\": \"...\"}}')"
-            ) from None
+        return fetch_connection(self.llm_conn_id, create_hint=(
+            f"create it (conn type {CONN_TYPE}) or pass llm='{OFFLINE}' (e.g. AIRFLOW_CONN_{self.llm_conn_id.upper()}="
+            f"'{{\"conn_type\": \"{CONN_TYPE}\", \"password\": \"...\"}}')"))
 
 
 def resolve_llm(llm: str) -> Any:

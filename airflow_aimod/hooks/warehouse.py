@@ -37,18 +37,9 @@ def dialect_for(conn_type: str | None) -> str:
 def get_connection(conn_id: str) -> Any:
     """The Airflow connection ``conn_id`` (its secrets registered for masking), or a ConfigurationError that
     says how to create it."""
-    from airflow.sdk.bases.hook import BaseHook
+    from airflow_aimod.hooks._connections import fetch_connection
 
-    from airflow_aimod.hooks._secrets import protect_connection
-
-    try:
-        return protect_connection(BaseHook.get_connection(conn_id))
-    except Exception as exc:
-        if type(exc).__name__ != "AirflowNotFoundException":
-            raise
-        raise ConfigurationError(
-            f"no Airflow connection {conn_id!r}: create it in the UI or set AIRFLOW_CONN_{conn_id.upper()}"
-        ) from None
+    return fetch_connection(conn_id, create_hint=f"create it in the UI or set AIRFLOW_CONN_{conn_id.upper()}")
 
 
 def open_readonly_executor(conn_id: str, *, pool_max: int = 2) -> ReadOnlyExecutor:
