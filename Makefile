@@ -6,7 +6,7 @@ VENV   := .venv
 UV     := $(VENV)/bin/uv
 STAMP  := $(VENV)/.aimod-installed
 
-.PHONY: demo test bench clean chromium
+.PHONY: demo test test-fast bench clean chromium
 
 # The browser tests drive the system Chromium (never a downloaded one): install it with apt when missing.
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
@@ -24,6 +24,10 @@ demo: $(STAMP)
 
 test: $(STAMP) chromium
 	$(VENV)/bin/python -m pytest -p no:cacheprovider -q tests
+
+# The inner loop: unit, adversarial and integration tests (no e2e stacks). `make test` and CI run everything.
+test-fast: $(STAMP)
+	$(VENV)/bin/python -m pytest -p no:cacheprovider -q tests/unit tests/adversarial tests/integration
 
 chromium:
 	@command -v chromium >/dev/null 2>&1 || test -x /usr/bin/chromium || \

@@ -40,7 +40,10 @@ def best_seconds(fn: Callable[[str], object], requests: list[str], passes: int) 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--passes", type=int, default=5)
+    parser.add_argument("--quick", action="store_true", help="one pass (the suite runs this)")
     args = parser.parse_args()
+    if args.quick:
+        args.passes = 1
     agents, classifier = routing_catalog(), RouteClassifier()
     noise = " ".join(f"qz{i * 7919 % 10007:x}vk" for i in range(20_000))[:100_000]
     print(f"{'corpus':<10} {'requests':>8} {'split req/s':>12} {'classify req/s':>15} {'classify/split':>15}")

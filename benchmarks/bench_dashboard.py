@@ -114,7 +114,10 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--sizes", default="10000,100000")
     parser.add_argument("--runs", type=int, default=15)
     parser.add_argument("--postgres", action="store_true", help="also measure a throwaway DB on 127.0.0.1:5432")
+    parser.add_argument("--quick", action="store_true", help="1,000 and 5,000 rows, 3 runs (the suite runs this)")
     args = parser.parse_args(argv)
+    if args.quick:
+        args.sizes, args.runs = "1000,5000", 3
     sizes = [int(s) for s in args.sizes.split(",")]
     tmp = Path(tempfile.mkdtemp(prefix="aimod-bench-"))
     report("SQLite (embedded store)", run(lambda n: (f"sqlite:///{tmp / f'{n}.sqlite'}", lambda: None), sizes, args.runs))

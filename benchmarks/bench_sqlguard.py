@@ -102,7 +102,10 @@ def median_statement_s(guard: SqlGuard, sqls: list[str]) -> float:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--passes", type=int, default=5)
+    parser.add_argument("--quick", action="store_true", help="one pass (the suite runs this)")
     args = parser.parse_args()
+    if args.quick:
+        args.passes = 1
     logging.getLogger("sqlglot").setLevel(logging.ERROR)  # "falling back to Command" warnings
     print(f"{'dialect':<9} {'statements':>10} {'accepted':>8} {'parse st/s':>11} {'guard st/s':>11} "
           f"{'guard/parse':>11}")
