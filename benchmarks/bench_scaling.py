@@ -23,7 +23,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from airflow_aimod.demo.stack import AirflowStack  # noqa: E402
+from tests.support.stack import AirflowStack  # noqa: E402
 from tests.e2e.test_celery import (  # noqa: E402
     QUICKSTART, USERS, _databases, celery_environment, dags_folder, flush_broker, run_states, start_worker, trigger,
 )

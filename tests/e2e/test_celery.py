@@ -29,7 +29,7 @@ from typing import Any
 import psycopg
 import pytest
 
-from airflow_aimod.demo.stack import AirflowStack, airflow_executable
+from tests.support.stack import AirflowStack, airflow_executable
 from airflow_aimod.core.approval import APPROVE_LABEL as APPROVE, REJECT_LABEL as REJECT
 from tests.pg import throwaway_database
 
