@@ -56,16 +56,10 @@ class AimodLLMHook(BaseHook):
 
     @staticmethod
     def get_ui_field_behaviour() -> dict[str, Any]:
-        """Connection form layout (Airflow < 3.2; later versions read it from provider info)."""
-        return {
-            "hidden_fields": ["schema", "port", "login"],
-            "relabeling": {"host": "Base URL (OpenAI-compatible, optional)", "password": "API key"},
-            "placeholders": {
-                "host": "https://api.openai.com/v1",
-                "extra": '{"backend": "openai", "model": "gpt-4o-mini", "timeout": 60, "max_retries": 3, '
-                         '"temperature": 0, "max_output_tokens": 1024}',
-            },
-        }
+        """Connection form layout (Airflow < 3.2; later versions read it from provider info): ``llm_form``."""
+        from airflow_aimod.hooks.llm_form import ui_field_behaviour
+
+        return ui_field_behaviour()
 
     def llm_config(self) -> LLMConfig:
         """The validated model configuration the connection describes."""
