@@ -53,7 +53,7 @@ def batch(stack: AirflowStack, prefix: str, runs: int) -> float:
 
 
 def measure(runs: int, concurrency: int) -> dict[str, float]:
-    from airflow_aimod.demo.postgres import load_into_postgres
+    from tests.support.pg_warehouse import load_into_postgres
     from airflow_aimod.demo.warehouse import build_warehouse
 
     home = Path(tempfile.mkdtemp(prefix="aimod-bench-scaling-"))

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 
+from airflow_aimod.cli.output import UsageError
+
 
 def register(sub: argparse._SubParsersAction) -> None:
     parser = sub.add_parser("demo", help="run the offline end-to-end demo (a few minutes)",
@@ -17,6 +19,11 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from airflow_aimod.demo.run import main as demo_main
+    try:
+        from airflow_aimod.demo.run import dags_folder, main as demo_main
 
+        dags_folder()
+    except (ImportError, FileNotFoundError) as exc:  # an installed wheel: the demo is not shipped
+        raise UsageError("the demo runs from a source checkout of airflow-aimod (it uses the repository's dags/ "
+                         "folder): clone the repository and run `make demo`") from exc
     return demo_main(workdir=args.workdir, requests=args.request or None)

@@ -248,7 +248,7 @@ def answer_when_parked(stack: AirflowStack, run_id: str, option: str) -> None:
 
 @pytest.fixture(scope="module")
 def scenario(warehouse, tmp_path_factory):
-    from airflow_aimod.demo.postgres import load_into_postgres
+    from tests.support.pg_warehouse import load_into_postgres
 
     home = tmp_path_factory.mktemp("celery-airflow")
     names = ("metadata", "results", "checkpoints", "store", "warehouse")
