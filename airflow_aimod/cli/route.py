@@ -12,7 +12,8 @@ def register(sub: argparse._SubParsersAction) -> None:
                             description="Classify TEXT as the router task would and print the decision.")
     parser.add_argument("text", help="the request, in words ('-' reads it from stdin)")
     parser.add_argument("--llm", default="offline", metavar="offline|CONN_ID",
-                        help="'offline' (the built-in engine, no network; default) or an aimod_llm connection id")
+                        help="'offline' (the built-in engine, no network; default) or an aimod_llm connection id: "
+                             "the values of an operator's llm_conn_id")
     parser.add_argument("--threshold", type=float, default=0.85, metavar="0..1",
                         help="confidence below which the request goes to a person (default 0.85)")
     add_output_flag(parser)

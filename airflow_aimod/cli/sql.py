@@ -34,7 +34,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     ask.add_argument("--conn-id", required=True, metavar="CONN_ID",
                      help="the warehouse: an Airflow connection id (sqlite or postgres)")
     ask.add_argument("--llm", default="offline", metavar="offline|CONN_ID",
-                     help="'offline' (the built-in engine, no network; default) or an aimod_llm connection id")
+                     help="'offline' (the built-in engine, no network; default) or an aimod_llm connection id: "
+                             "the values of an operator's llm_conn_id")
     ask.add_argument("--pii-tables", default="", metavar="T1,T2", help=_PII_TABLES)
     ask.add_argument("--pii-columns", default="", metavar="T.C,...", help=_PII_COLUMNS)
     ask.add_argument("--max-rows", type=int, default=100, metavar="N", help="most rows returned (default 100)")

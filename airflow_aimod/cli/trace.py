@@ -14,8 +14,8 @@ TRACE_ID = re.compile(r"^[A-Za-z0-9_.:-]{1,128}$")
 
 def register(sub: argparse._SubParsersAction) -> None:
     parser = sub.add_parser("trace", help="the timeline of one request's events from the AiMod store",
-                            description="Print the events of TRACE_ID (the trace_id of an agent's XCom result or "
-                                        "of 'aimod sql ask') in time order, then each agent's outcome.")
+                            description="Print the events of TRACE_ID (the trace_id of an agent task's XCom result) in "
+                                        "time order, then each agent's outcome.")
     parser.add_argument("trace_id", metavar="TRACE_ID", help="32 hex digits, as in an agent result's trace_id")
     parser.add_argument("--limit", type=int, default=2000, metavar="N", help="most events shown (default 2000)")
     add_store_flag(parser)

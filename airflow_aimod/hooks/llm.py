@@ -100,8 +100,8 @@ class AimodLLMHook(BaseHook):
             if not any(c.__name__ == "AirflowNotFoundException" for c in type(exc).__mro__):
                 raise
             raise ConfigurationError(
-                f"no Airflow connection {self.llm_conn_id!r}: create it (conn type {CONN_TYPE}) or pass "
-                f"llm='{OFFLINE}' (e.g. AIRFLOW_CONN_{self.llm_conn_id.upper()}="
+                f"no Airflow connection {self.llm_conn_id!r}: create it (conn type {CONN_TYPE}) or set "
+                f"llm_conn_id='{OFFLINE}' for the built-in engine (e.g. AIRFLOW_CONN_{self.llm_conn_id.upper()}="
                 f"'{{\"conn_type\": \"{CONN_TYPE}\", \"password\": \"...\"}}')"
             ) from None
 
