@@ -13,8 +13,8 @@ Both children also get SIGKILL if the demo process itself is killed (Linux ``PR_
 
 Re-runs: the children are recorded in ``approval-processes.json``; a new step first stops what an
 interrupted one left running (``ProcessRecord.reap``), finds *its own* run by a nonce it puts in the
-run's conf (never "the first running run"), and marks runs of the DAG an earlier step left running
-as failed. REST calls go to 127.0.0.1 with ``trust_env=False`` (no proxy), children get NO_PROXY for
+run's conf (never "the first running run"), and marks ``dags test`` runs of the DAG an earlier step
+left running as failed. REST calls go to 127.0.0.1 with ``trust_env=False`` (no proxy), children get NO_PROXY for
 loopback, and every wait that gives up says what it last saw.
 """
 
@@ -134,8 +134,13 @@ class ApprovalDemo:
         return resp.json()["dag_runs"]
 
     def _fail_stale_runs(self, http: Any, own: str) -> list[str]:
-        """Mark runs an interrupted demo left running as failed (its process is gone); return their ids."""
-        stale = [r["dag_run_id"] for r in self._running_runs(http) if r["dag_run_id"] != own]
+        """Mark runs an interrupted demo left running as failed (its process is gone); return their ids.
+
+        Only ``dags test`` runs (``triggered_by: test``): a run someone triggered from the UI or REST on
+        the demo's Airflow home (``airflow standalone``, README) is theirs to answer.
+        """
+        stale = [r["dag_run_id"] for r in self._running_runs(http)
+                 if r["dag_run_id"] != own and r.get("triggered_by") == "test"]
         for run_id in stale:
             self._api(http, "PATCH", f"/dags/{DAG_ID}/dagRuns/{run_id}", json={"state": "failed"})
         return stale
