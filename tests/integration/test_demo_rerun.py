@@ -64,6 +64,7 @@ def test_a_rerun_stops_the_interrupted_demo_and_approves_its_own_run(tmp_path, m
     assert len(runs) == 2 and runs[step["run_id"]] == "success"
     stale_run = next(run_id for run_id in runs if run_id != step["run_id"])
     assert runs[stale_run] == "failed", runs  # nothing is left running
+    assert step["stale_runs_failed"] == [stale_run]  # it was still running beside ours: ours was found by nonce
     assert step["outcome"]["status"] == "answered" and step["chosen_options"] == ["Approve"]
     assert step["outcome"]["result"]["row_count"] > 0
     assert json.loads((root / "approval-processes.json").read_text()) == {}
