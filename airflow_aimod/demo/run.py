@@ -23,7 +23,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from airflow_aimod.demo.processes import signal_group
+from airflow_aimod.demo.processes import ProcessRecord, loopback_env, signal_group
 
 DAG_ID = "aimod_quickstart"
 ANOMALY_DAG_ID = "aimod_data_ops"
@@ -50,8 +50,6 @@ def dags_folder() -> Path:
 
 def demo_env(workdir: Path) -> dict[str, str]:
     """Environment for the child: embedded SQLite everything, offline engine, quiet, no proxy for loopback."""
-    from airflow_aimod.demo.processes import loopback_env
-
     env = {k: v for k, v in os.environ.items() if not k.startswith(("AIRFLOW__", "AIRFLOW_CONN_"))}
     env.update({
         "AIRFLOW_HOME": str(workdir / "airflow"),
@@ -69,7 +67,6 @@ def demo_env(workdir: Path) -> dict[str, str]:
 def main(*, workdir: str = ".aimod-demo", requests: list[str] | None = None) -> int:
     """Run the demo and print its summary; returns the process exit code."""
     from airflow_aimod.demo.anomalies import with_order_spike
-    from airflow_aimod.demo.processes import ProcessRecord
     from airflow_aimod.demo.warehouse import build_warehouse
 
     root = Path(workdir).resolve()
