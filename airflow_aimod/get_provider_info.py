@@ -2,37 +2,7 @@
 
 from __future__ import annotations
 
-
-def _field(label: str, description: str, schema: dict) -> dict:
-    return {"label": label, "description": description, "schema": schema}
-
-
-_LLM_CONNECTION = {
-    "hook-class-name": "airflow_aimod.hooks.llm.AimodLLMHook",
-    "hook-name": "AiMod LLM",
-    "connection-type": "aimod_llm",
-    "ui-field-behaviour": {
-        "hidden-fields": ["schema", "port", "login"],
-        "relabeling": {"host": "Base URL (OpenAI-compatible, optional)", "password": "API key"},
-        "placeholders": {
-            "host": "https://api.openai.com/v1",
-            "extra": '{"backend": "openai", "model": "gpt-4o-mini", "timeout": 60, "max_retries": 3}',
-        },
-    },
-    "conn-fields": {
-        "backend": _field("Backend", "openai: any OpenAI-compatible server (host + API key); offline: the built-in "
-                          "deterministic engine, no network.",
-                          {"type": ["string", "null"], "enum": ["openai", "offline"], "default": "openai"}),
-        "model": _field("Model", "Model name sent to the server (default gpt-4o-mini).", {"type": ["string", "null"]}),
-        "timeout": _field("Timeout (s)", "Per-request timeout in seconds (default 60).",
-                          {"type": ["number", "null"], "exclusiveMinimum": 0}),
-        "max_retries": _field("Max retries", "Client retries on 429/5xx/timeouts (default 3).",
-                              {"type": ["integer", "null"], "minimum": 0}),
-        "temperature": _field("Temperature", "Sampling temperature (default 0).", {"type": ["number", "null"], "minimum": 0}),
-        "max_output_tokens": _field("Max output tokens", "Cap on tokens per reply (default 1024).",
-                                    {"type": ["integer", "null"], "minimum": 1}),
-    },
-}
+from airflow_aimod.hooks.llm_form import connection_type
 
 
 def get_provider_info() -> dict:
@@ -63,6 +33,6 @@ def get_provider_info() -> dict:
             {"integration-name": "AiMod",
              "python-modules": ["airflow_aimod.hooks.llm", "airflow_aimod.hooks.warehouse"]},
         ],
-        "connection-types": [_LLM_CONNECTION],
+        "connection-types": [connection_type()],
         "notifications": ["airflow_aimod.notifications.log.AimodLogNotifier"],
     }

@@ -29,7 +29,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import httpx  # noqa: E402
 
-from airflow_aimod.demo.stack import AirflowStack  # noqa: E402
+from tests.support.stack import AirflowStack  # noqa: E402
 from airflow_aimod.demo.warehouse import build_warehouse  # noqa: E402
 from tests.pg import throwaway_database  # noqa: E402
 

@@ -23,7 +23,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from airflow_aimod.demo.stack import AirflowStack  # noqa: E402
+from tests.support.stack import AirflowStack  # noqa: E402
 from tests.e2e.test_celery import (  # noqa: E402
     QUICKSTART, USERS, _databases, celery_environment, dags_folder, flush_broker, run_states, start_worker, trigger,
 )
@@ -53,7 +53,7 @@ def batch(stack: AirflowStack, prefix: str, runs: int) -> float:
 
 
 def measure(runs: int, concurrency: int) -> dict[str, float]:
-    from airflow_aimod.demo.postgres import load_into_postgres
+    from tests.support.pg_warehouse import load_into_postgres
     from airflow_aimod.demo.warehouse import build_warehouse
 
     home = Path(tempfile.mkdtemp(prefix="aimod-bench-scaling-"))

@@ -30,7 +30,7 @@ from airflow_aimod.core.executors.sqlite import SqliteReadOnlyExecutor
 from airflow_aimod.core.prompts import sql_messages
 from airflow_aimod.core.schema import Catalog
 from airflow_aimod.core.schema_select import SchemaSelector
-from airflow_aimod.demo.synthetic import wide_tables
+from tests.support.synthetic import wide_tables
 
 PROMPT_LIMIT = 4000
 TARGET_TABLES = 1000

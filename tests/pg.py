@@ -44,7 +44,7 @@ def airflow_connection(url: str, **extra: Any) -> str:
 @contextmanager
 def warehouse_copy(sqlite_path: Any, prefix: str) -> Iterator[str]:
     """A throwaway Postgres database loaded from the SQLite warehouse at ``sqlite_path``: its connection JSON."""
-    from airflow_aimod.demo.postgres import load_into_postgres
+    from tests.support.pg_warehouse import load_into_postgres
 
     with throwaway_database(prefix) as url:
         load_into_postgres(url, sqlite_path)

@@ -83,10 +83,6 @@ class TokenBudget:
                 f"up to {needed}; raise the agent's token_budget or shorten the request"
             )
 
-    def spend(self, usage: TokenUsage) -> TokenBudget:
-        """Return the budget after a call that consumed ``usage``."""
-        return TokenBudget(self.limit, self.used + usage.total_tokens)
-
 
 # --------------------------------------------------------------------------- limits per task type
 

@@ -10,6 +10,12 @@ ARCHITECTURE.md), the reviewer approves through ``PATCH .../hitlDetails``; the g
 its checkpoint and runs the query, and ``dags test`` ends. ``dags test`` ignores SIGTERM, so it is
 stopped with SIGINT; the api-server with SIGTERM; anything left after a grace period gets SIGKILL.
 Both children also get SIGKILL if the demo process itself is killed (Linux ``PR_SET_PDEATHSIG``).
+
+Re-runs: the children are recorded in ``approval-processes.json``; a new step first stops what an
+interrupted one left running (``ProcessRecord.reap``), finds *its own* run by a nonce it puts in the
+run's conf (never "the first running run"), and marks ``dags test`` runs of the DAG an earlier step
+left running as failed. REST calls go to 127.0.0.1 with ``trust_env=False`` (no proxy), children get NO_PROXY for
+loopback, and every wait that gives up says what it last saw.
 """
 
 from __future__ import annotations
@@ -25,7 +31,7 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any, TypeVar
 
-from airflow_aimod.demo.stack import free_port, kill_pid, signal_group
+from airflow_aimod.demo.processes import ProcessRecord, free_port, kill_pid, loopback_env, signal_group
 
 T = TypeVar("T")
 DAG_ID, TASK_ID = "aimod_approvals", "sql_agent"
@@ -42,9 +48,13 @@ class ApprovalDemo:
         self.port = free_port()
         self.password = secrets.token_urlsafe(12)
         self.airflow = [sys.executable, "-m", "airflow"]
-        self.env = {**env, **self._auth_env()}
+        self.env = loopback_env({**env, **self._auth_env()})
+        self.nonce = secrets.token_hex(8)
+        self.record = ProcessRecord(root / "approval-processes.json")
         self.procs: dict[str, subprocess.Popen] = {}
         self.token: str | None = None
+        self.last_seen = "nothing yet"
+        self.stale_runs: list[str] = []
 
     def _auth_env(self) -> dict[str, str]:
         return {
@@ -62,15 +72,18 @@ class ApprovalDemo:
         """The whole step; every process is stopped when it returns or raises."""
         import httpx
 
+        self.record.reap()  # what an interrupted demo left running
         (self.root / "approval-passwords.json").write_text(json.dumps({REVIEWER: self.password}))
-        with httpx.Client(base_url=f"http://127.0.0.1:{self.port}", timeout=30) as http:
+        with httpx.Client(base_url=f"http://127.0.0.1:{self.port}", timeout=30, trust_env=False) as http:
             try:
-                conf = json.dumps({"request": REQUEST})
+                conf = json.dumps({"request": REQUEST, "aimod_demo_nonce": self.nonce})
                 self._spawn("dags-test", [*self.airflow, "dags", "test", DAG_ID, "-c", conf])
                 self._spawn("api-server", [*self.airflow, "api-server", "--workers", "1"])
                 deadline = time.monotonic() + timeout
                 run_id = self._wait(lambda: self._parked_run(http), deadline, "the SQL agent to park")
+                self.stale_runs = self._fail_stale_runs(http, run_id)
                 self._approve(http, run_id)
+                self.last_seen = f"approved run {run_id}; airflow dags test still running"
                 self._wait(lambda: self.procs["dags-test"].poll() is not None or None, deadline,
                            "the run to finish", ignore_exit="dags-test")
                 return self._collect(http, run_id)
@@ -79,9 +92,7 @@ class ApprovalDemo:
 
     def _spawn(self, name: str, args: list[str]) -> None:
         with open(self.root / f"approval-{name}.log", "wb") as log:
-            self.procs[name] = subprocess.Popen(args, env=self.env, stdout=log, stderr=subprocess.STDOUT,
-                                                stdin=subprocess.DEVNULL, start_new_session=True,
-                                                preexec_fn=_die_with_parent)
+            self.procs[name] = self.record.spawn(name, args, env=self.env, log=log)
 
     def _api(self, http: Any, method: str, path: str, **kwargs: Any) -> Any:
         if self.token is None:
@@ -91,18 +102,48 @@ class ApprovalDemo:
         return http.request(method, f"/api/v2{path}", headers={"Authorization": f"Bearer {self.token}"}, **kwargs)
 
     def _parked_run(self, http: Any) -> str | None:
-        """The run id once the agent awaits input and ``dags test`` has gone back to waiting twice."""
+        """Our run's id once its agent awaits input and ``dags test`` has gone back to waiting twice."""
         import httpx
 
-        if self._log("dags-test").count(WAITING_LINE) < 2:
+        waits = self._log("dags-test").count(WAITING_LINE)
+        if waits < 2:
+            self.last_seen = f"airflow dags test has logged {WAITING_LINE!r} {waits} time(s) (2 needed)"
             return None
         try:
-            runs = self._api(http, "GET", f"/dags/{DAG_ID}/dagRuns", params={"state": "running"}).json()["dag_runs"]
-            run_id = runs[0]["dag_run_id"] if runs else None
+            run_id = self._own_run(http)
+            if run_id is None:
+                return None
             ti = self._api(http, "GET", f"/dags/{DAG_ID}/dagRuns/{run_id}/taskInstances/{TASK_ID}").json()
-        except (httpx.HTTPError, KeyError, IndexError):
-            return None  # the api-server is still starting
+        except (httpx.HTTPError, KeyError, ValueError) as exc:
+            self.last_seen = f"the api-server on 127.0.0.1:{self.port} did not answer: {type(exc).__name__}: {exc}"
+            return None
+        self.last_seen = f"run {run_id}: task {TASK_ID} in state {ti.get('state')!r}"
         return run_id if ti.get("state") == "awaiting_input" else None
+
+    def _own_run(self, http: Any) -> str | None:
+        """The running run whose conf carries this step's nonce (an earlier demo's runs may be running too)."""
+        runs = self._running_runs(http)
+        ours = [r["dag_run_id"] for r in runs if (r.get("conf") or {}).get("aimod_demo_nonce") == self.nonce]
+        if not ours:
+            self.last_seen = f"{len(runs)} running run(s) of {DAG_ID}, none with this demo's nonce yet"
+        return ours[0] if ours else None
+
+    def _running_runs(self, http: Any) -> list[dict[str, Any]]:
+        resp = self._api(http, "GET", f"/dags/{DAG_ID}/dagRuns", params={"state": "running", "limit": 100})
+        resp.raise_for_status()
+        return resp.json()["dag_runs"]
+
+    def _fail_stale_runs(self, http: Any, own: str) -> list[str]:
+        """Mark runs an interrupted demo left running as failed (its process is gone); return their ids.
+
+        Only ``dags test`` runs (``triggered_by: test``): a run someone triggered from the UI or REST on
+        the demo's Airflow home (``airflow standalone``, README) is theirs to answer.
+        """
+        stale = [r["dag_run_id"] for r in self._running_runs(http)
+                 if r["dag_run_id"] != own and r.get("triggered_by") == "test"]
+        for run_id in stale:
+            self._api(http, "PATCH", f"/dags/{DAG_ID}/dagRuns/{run_id}", json={"state": "failed"})
+        return stale
 
     def _approve(self, http: Any, run_id: str) -> None:
         path = f"/dags/{DAG_ID}/dagRuns/{run_id}/taskInstances/{TASK_ID}/-1/hitlDetails"
@@ -122,17 +163,20 @@ class ApprovalDemo:
         user = hitl.get("responded_by_user") or {}
         return {"request": REQUEST, "run_id": run_id, "state": run.get("state"), "outcome": outcome,
                 "chosen_options": hitl.get("chosen_options"), "reviewer": user.get("id"),
-                "reviewer_name": names.get(user.get("id"), user.get("name")), "subject": hitl.get("subject")}
+                "reviewer_name": names.get(user.get("id"), user.get("name")), "subject": hitl.get("subject"),
+                "stale_runs_failed": self.stale_runs}
 
     def _wait(self, probe: Callable[[], T | None], deadline: float, what: str, ignore_exit: str = "") -> T:
         while True:
             dead = {n: p.returncode for n, p in self.procs.items() if n != ignore_exit and p.poll() is not None}
             if dead:
-                raise RuntimeError(f"while waiting for {what}: {dead} exited; see {self.root}/approval-*.log")
+                raise RuntimeError(f"while waiting for {what}: {dead} exited (last saw: {self.last_seen}); "
+                                   f"see {self.root}/approval-*.log")
             if value := probe():
                 return value
             if time.monotonic() > deadline:
-                raise RuntimeError(f"timed out waiting for {what}; see {self.root}/approval-*.log")
+                raise RuntimeError(f"timed out waiting for {what}; last saw: {self.last_seen}; "
+                                   f"see {self.root}/approval-*.log")
             time.sleep(1)
 
     def _log(self, name: str) -> str:
@@ -152,6 +196,8 @@ class ApprovalDemo:
                 pass
             signal_group(proc.pid, signal.SIGKILL)  # the group: children the leader left behind
             proc.wait()
+        for name in self.procs:
+            self.record.forget(name)
         for pid in self.stray_pids():  # task runners start process groups of their own
             kill_pid(pid)
 
@@ -168,12 +214,3 @@ class ApprovalDemo:
                     continue
         return found
 
-
-def _die_with_parent() -> None:
-    """In the child, before exec: SIGKILL when the demo process dies, even by SIGKILL (Linux)."""
-    import ctypes
-
-    try:
-        ctypes.CDLL(None, use_errno=True).prctl(1, int(signal.SIGKILL))  # PR_SET_PDEATHSIG
-    except (OSError, AttributeError):
-        pass  # not Linux: stop() still stops the children on every exit but SIGKILL

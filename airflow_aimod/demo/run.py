@@ -7,17 +7,23 @@ quickstart DAG once per request in a child process whose Airflow logs go to
 ``aimod_data_ops`` judges daily orders on a copy of the warehouse with an injected spike:
 two detectors, one rule, agreement or a person. Last, one PII request of ``aimod_approvals``
 waits for approval and a named reviewer approves it through the REST API (``demo/approval.py``).
+
+Progress goes to stderr, the summary to stdout. A re-run after an interrupted demo first stops the
+children the interrupted one recorded (``demo/processes.py``) and starts from a fresh warehouse.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import sys
 import time
 from pathlib import Path
 from typing import Any
+
+from airflow_aimod.demo.processes import ProcessRecord, loopback_env, signal_group
 
 DAG_ID = "aimod_quickstart"
 ANOMALY_DAG_ID = "aimod_data_ops"
@@ -43,7 +49,7 @@ def dags_folder() -> Path:
 
 
 def demo_env(workdir: Path) -> dict[str, str]:
-    """Environment for the child: embedded SQLite everything, offline engine, quiet."""
+    """Environment for the child: embedded SQLite everything, offline engine, quiet, no proxy for loopback."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("AIRFLOW__", "AIRFLOW_CONN_"))}
     env.update({
         "AIRFLOW_HOME": str(workdir / "airflow"),
@@ -55,7 +61,7 @@ def demo_env(workdir: Path) -> dict[str, str]:
         "AIRFLOW_CONN_AIMOD_WAREHOUSE": json.dumps({"conn_type": "sqlite", "host": str(workdir / "warehouse.db")}),
         "AIRFLOW_CONN_AIMOD_LLM_DEFAULT": json.dumps({"conn_type": "aimod_llm", "extra": {"backend": "offline"}}),
     })
-    return env
+    return loopback_env(env)
 
 
 def main(*, workdir: str = ".aimod-demo", requests: list[str] | None = None) -> int:
@@ -66,25 +72,29 @@ def main(*, workdir: str = ".aimod-demo", requests: list[str] | None = None) -> 
     root = Path(workdir).resolve()
     (root / "airflow").mkdir(parents=True, exist_ok=True)
     started = time.monotonic()
-    print(f"aimod demo: building the sample warehouse in {root / 'warehouse.db'} ...", flush=True)
+    record = ProcessRecord(root / "demo-processes.json")
+    if stale := record.reap() + ProcessRecord(root / "approval-processes.json").reap():
+        _progress(f"stopped what an interrupted demo left running: {', '.join(stale)}")
+    _progress(f"building the sample warehouse in {root / 'warehouse.db'} ...")
     build_warehouse(root / "warehouse.db")
     with_order_spike(root / "warehouse.db", root / "warehouse_spiked.db", day=SPIKE_DAY)
     env = {**demo_env(root), "AIMOD_DEMO_ANOMALY_WAREHOUSE": str(root / "warehouse_spiked.db")}
     log_path = root / "demo.log"
     with open(log_path, "w") as log:
-        print("aimod demo: preparing Airflow's metadata DB (SQLite) ...", flush=True)
-        subprocess.run([sys.executable, "-m", "airflow", "db", "migrate"], env=env, stdout=log, stderr=log, check=True)
-        print(f"aimod demo: running DAG {DAG_ID} for {len(requests or DEFAULT_REQUESTS)} requests ...", flush=True)
+        _progress("preparing Airflow's metadata DB (SQLite) ...")
+        if _run_recorded(record, "db-migrate", [sys.executable, "-m", "airflow", "db", "migrate"], env, log):
+            print(f"aimod demo: airflow db migrate failed; see {log_path}", file=sys.stderr)
+            return 1
+        _progress(f"running DAG {DAG_ID} for {len(requests or DEFAULT_REQUESTS)} requests ...")
         results_path = root / "results.json"
         cmd = [sys.executable, "-m", "airflow_aimod.demo.run", str(results_path), *(requests or DEFAULT_REQUESTS)]
-        child = subprocess.run(cmd, env=env, stdout=log, stderr=log)
-    if child.returncode != 0:
-        print(f"aimod demo: the Airflow run failed; see {log_path}", file=sys.stderr)
-        return 1
+        if _run_recorded(record, "dag-test", cmd, env, log):
+            print(f"aimod demo: the Airflow run failed; see {log_path}", file=sys.stderr)
+            return 1
     from airflow_aimod.demo.approval import REVIEWER, ApprovalDemo
     from airflow_aimod.demo.summary import render, render_anomalies, render_approval
 
-    print(f"aimod demo: a PII request waits on Required Actions; {REVIEWER!r} approves it over REST ...", flush=True)
+    _progress(f"a PII request waits on Required Actions; {REVIEWER!r} approves it over REST ...")
     try:
         approval = ApprovalDemo(root=root, env=env).run()
     except RuntimeError as exc:
@@ -96,6 +106,26 @@ def main(*, workdir: str = ".aimod-demo", requests: list[str] | None = None) -> 
     print("\n" + render_approval(approval))
     print(f"\nDone in {time.monotonic() - started:.0f} s. Airflow logs: {log_path}")
     return 0
+
+
+def _progress(message: str) -> None:
+    print(f"aimod demo: {message}", file=sys.stderr, flush=True)
+
+
+def _run_recorded(record: Any, name: str, args: list[str], env: dict[str, str], log: Any) -> int:
+    """Run one child to its end, recorded while it runs (an interrupted demo's next run stops it)."""
+    proc = record.spawn(name, args, env=env, log=log)
+    try:
+        return proc.wait()
+    finally:
+        if proc.poll() is None:  # interrupted (Ctrl-C): stop the child's group too
+            signal_group(proc.pid, signal.SIGINT)
+            try:
+                proc.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                signal_group(proc.pid, signal.SIGKILL)
+                proc.wait()
+        record.forget(name)
 
 
 def run_requests(results_path: str, requests: list[str]) -> None:

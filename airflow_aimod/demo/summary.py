@@ -89,6 +89,8 @@ def render_approval(step: dict[str, Any]) -> str:
              f"    result     : {out.get('status')} - {result.get('row_count', 0)} row(s) from the approved query; "
              f"agent recorded {approvals[-1].get('decision')} by {approvals[-1].get('reviewer')}",
              f"    dag run    : {step.get('state')} ({step.get('run_id')})"]
+    if stale := step.get("stale_runs_failed"):
+        lines.append(f"    cleaned up : {len(stale)} run(s) an interrupted demo left waiting, marked failed")
     return "\n".join(lines)
 
 

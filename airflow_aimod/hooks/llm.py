@@ -56,16 +56,10 @@ class AimodLLMHook(BaseHook):
 
     @staticmethod
     def get_ui_field_behaviour() -> dict[str, Any]:
-        """Connection form layout (Airflow < 3.2; later versions read it from provider info)."""
-        return {
-            "hidden_fields": ["schema", "port", "login"],
-            "relabeling": {"host": "Base URL (OpenAI-compatible, optional)", "password": "API key"},
-            "placeholders": {
-                "host": "https://api.openai.com/v1",
-                "extra": '{"backend": "openai", "model": "gpt-4o-mini", "timeout": 60, "max_retries": 3, '
-                         '"temperature": 0, "max_output_tokens": 1024}',
-            },
-        }
+        """Connection form layout (Airflow < 3.2; later versions read it from provider info): ``llm_form``."""
+        from airflow_aimod.hooks.llm_form import ui_field_behaviour
+
+        return ui_field_behaviour()
 
     def llm_config(self) -> LLMConfig:
         """The validated model configuration the connection describes."""
@@ -101,8 +95,8 @@ class AimodLLMHook(BaseHook):
         from airflow_aimod.hooks._connections import fetch_connection
 
         return fetch_connection(self.llm_conn_id, create_hint=(
-            f"create it (conn type {CONN_TYPE}) or pass llm='{OFFLINE}' (e.g. AIRFLOW_CONN_{self.llm_conn_id.upper()}="
-            f"'{{\"conn_type\": \"{CONN_TYPE}\", \"password\": \"...\"}}')"))
+            f"create it (conn type {CONN_TYPE}) or set llm_conn_id='{OFFLINE}' for the built-in engine "
+            f"(e.g. AIRFLOW_CONN_{self.llm_conn_id.upper()}='{{\"conn_type\": \"{CONN_TYPE}\", \"password\": \"...\"}}')"))
 
 
 def resolve_llm(llm: str) -> Any:

@@ -35,7 +35,7 @@ from airflow_aimod.core.schema_select import SchemaSelector
 from airflow_aimod.core.sqlguard import SqlGuard
 from airflow_aimod.core.state import TERMINAL_STATUSES, Status, initial_state
 from airflow_aimod.core.tracing import ListSink, Tracer
-from airflow_aimod.demo.postgres import load_into_postgres
+from tests.support.pg_warehouse import load_into_postgres
 from airflow_aimod.demo.warehouse import build_warehouse
 from airflow_aimod.exceptions import AgentTimeout, QueryExecutionError
 from tests.adversarial.test_adversarial import (

@@ -18,7 +18,7 @@ import pytest
 
 from airflow_aimod.core.approval import ApprovalRequest, EditableField
 
-from airflow_aimod.demo.stack import AirflowStack, count_events
+from tests.support.stack import AirflowStack, count_events
 from airflow_aimod.exceptions import ConfigurationError
 from airflow_aimod.core.approval import APPROVE_LABEL as APPROVE, REJECT_LABEL as REJECT
 from airflow_aimod.sensors.approval import AgentApprovalSensor, decision_of

@@ -20,7 +20,7 @@ from airflow_aimod.core.approval import APPROVE_LABEL as APPROVE, REJECT_LABEL a
 from airflow_aimod.core.approval import ApprovalDecision, ApprovalRequest, EditableField
 from airflow_aimod.operators.approval import decision_from_event
 from tests.conftest import REPO
-from airflow_aimod.demo.stack import AirflowStack, count_events
+from tests.support.stack import AirflowStack, count_events
 from tests.pg import throwaway_database
 from tests.support.browser import Browser
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import pytest
 
-from airflow_aimod.demo.stack import AirflowStack
+from tests.support.stack import AirflowStack
 from tests.conftest import REPO
 from tests.pg import throwaway_database
 

@@ -29,7 +29,7 @@ from typing import Any
 import psycopg
 import pytest
 
-from airflow_aimod.demo.stack import AirflowStack, airflow_executable
+from tests.support.stack import AirflowStack, airflow_executable
 from airflow_aimod.core.approval import APPROVE_LABEL as APPROVE, REJECT_LABEL as REJECT
 from tests.pg import throwaway_database
 
@@ -255,7 +255,7 @@ def answer_when_parked(stack: AirflowStack, run_id: str, option: str) -> None:
 
 @pytest.fixture(scope="module")
 def scenario(warehouse, tmp_path_factory):
-    from airflow_aimod.demo.postgres import load_into_postgres
+    from tests.support.pg_warehouse import load_into_postgres
 
     home = tmp_path_factory.mktemp("celery-airflow")
     names = ("metadata", "results", "checkpoints", "store", "warehouse")

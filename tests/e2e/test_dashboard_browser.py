@@ -25,7 +25,7 @@ from urllib.parse import quote
 
 import pytest
 
-from airflow_aimod.demo.stack import AirflowStack
+from tests.support.stack import AirflowStack
 from tests.conftest import REPO
 from tests.pg import throwaway_database
 from tests.support.browser import Browser, chromium_path

@@ -16,7 +16,7 @@ import shutil
 import httpx
 import pytest
 
-from airflow_aimod.demo.stack import AirflowStack
+from tests.support.stack import AirflowStack
 from tests.conftest import REPO
 from tests.pg import throwaway_database
 

@@ -322,7 +322,7 @@ def test_a_missing_connection_says_how_to_create_it():
     from airflow_aimod.hooks.llm import resolve_llm
 
     with pytest.raises(ConfigurationError, match="no Airflow connection 'aimod_nowhere': create it "
-                                                 r"\(conn type aimod_llm\) or pass llm='offline'"):
+                                                 r"\(conn type aimod_llm\) or set llm_conn_id='offline'"):
         resolve_llm("aimod_nowhere")
 
 

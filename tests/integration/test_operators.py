@@ -76,6 +76,22 @@ def test_provider_info_declares_the_connection_type_and_modules():
                 importlib.import_module(module)
 
 
+def test_the_connection_form_has_one_source_the_hook_and_provider_info_agree():
+    from airflow_aimod.get_provider_info import get_provider_info
+    from airflow_aimod.hooks.llm import EXTRA_FIELDS, AimodLLMHook
+
+    declared = get_provider_info()["connection-types"][0]
+    form = declared["ui-field-behaviour"]
+    hook = AimodLLMHook.get_ui_field_behaviour()
+    assert hook == {"hidden_fields": form["hidden-fields"], "relabeling": form["relabeling"],
+                    "placeholders": form["placeholders"]}
+    assert set(declared["conn-fields"]) == set(EXTRA_FIELDS)  # every extra key the hook accepts, no other
+    import json
+    assert set(json.loads(form["placeholders"]["extra"])) == set(EXTRA_FIELDS)
+    assert declared["hook-class-name"] == f"{AimodLLMHook.__module__}.{AimodLLMHook.__name__}"
+    assert declared["connection-type"] == AimodLLMHook.conn_type and declared["hook-name"] == AimodLLMHook.hook_name
+
+
 def test_envelopes_from_airflow_configuration_layer_under_the_task(monkeypatch):
     monkeypatch.setenv("AIRFLOW__AIMOD__ENVELOPES",
                        '{"sql_agent": {"sql": {"max_tables": 3, "pii_tables": ["customers"]}, "token_budget": 7000}}')

@@ -20,7 +20,7 @@ from airflow_aimod.core.runner import AgentRunner
 from airflow_aimod.core.schema_select import SchemaSelector
 from airflow_aimod.core.state import initial_state
 from airflow_aimod.core.tracing import Tracer
-from airflow_aimod.demo.postgres import load_into_postgres
+from tests.support.pg_warehouse import load_into_postgres
 from tests.pg import airflow_connection, throwaway_database
 
 pytestmark = pytest.mark.postgres

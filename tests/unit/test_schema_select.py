@@ -12,7 +12,7 @@ from airflow_aimod.core.budget import estimate_tokens
 from airflow_aimod.core.prompts import sql_messages
 from airflow_aimod.core.schema import Catalog, Column, ForeignKey, Table
 from airflow_aimod.core.schema_select import SchemaSelector, words
-from airflow_aimod.demo.synthetic import wide_tables
+from tests.support.synthetic import wide_tables
 from airflow_aimod.exceptions import ConfigurationError
 
 PROMPT_LIMIT = 4000

@@ -6,7 +6,7 @@ import argparse
 import math
 import sys
 
-__all__ = ["positive_int", "text_argument", "threshold"]
+__all__ = ["positive_int", "read_text", "threshold"]
 
 MAX_STDIN_BYTES = 8 * 1024 * 1024  # far above the SQL guard's own size bound, which then refuses clearly
 
@@ -33,17 +33,19 @@ def positive_int(value: str) -> int:
     return number
 
 
-def text_argument(value: str) -> str:
-    """Text given inline, or ``-`` to read it from standard input (one argument holds at most 128 KiB)."""
+def read_text(value: str) -> str:
+    """Text given inline, or ``-`` to read it from standard input (one argument holds at most 128 KiB).
+
+    Raises ``ValueError`` (a usage error) for more than ``MAX_STDIN_BYTES``, invalid UTF-8 or a NUL byte.
+    """
     if value == "-":
         data = sys.stdin.buffer.read(MAX_STDIN_BYTES + 1)
         if len(data) > MAX_STDIN_BYTES:
-            raise argparse.ArgumentTypeError(f"standard input holds more than {MAX_STDIN_BYTES} bytes")
+            raise ValueError(f"standard input holds more than {MAX_STDIN_BYTES} bytes")
         try:
             value = data.decode("utf-8")
         except UnicodeDecodeError as exc:
-            raise argparse.ArgumentTypeError(
-                f"standard input is not valid UTF-8 (byte {exc.start}): send UTF-8 text") from None
+            raise ValueError(f"standard input is not valid UTF-8 (byte {exc.start}): send UTF-8 text") from None
     if "\x00" in value:
-        raise argparse.ArgumentTypeError("the text contains a NUL byte: send plain text")
+        raise ValueError("the text contains a NUL byte: send plain text")
     return value

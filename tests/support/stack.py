@@ -1,6 +1,6 @@
 """A real multi-process Airflow driven through REST: api-server, scheduler, dag-processor (and any
 other component, e.g. a triggerer or Celery workers) on a Postgres metadata DB. Used by the
-end-to-end tests, the benchmarks and the demo's approval step.
+end-to-end tests and the benchmarks (a test harness: it is not shipped in the wheel).
 
 Each component runs as its own process in its own process group, logging to a file under the
 stack's home. ``stop()`` sends SIGTERM to every group, SIGKILL after a grace period, then sweeps
@@ -15,7 +15,6 @@ import json
 import os
 import secrets
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -24,6 +23,8 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import httpx
+
+from airflow_aimod.demo.processes import free_port, kill_pid, signal_group
 
 T = TypeVar("T")
 COMPONENTS = ("api-server", "scheduler", "dag-processor")
@@ -50,7 +51,7 @@ class AirflowStack:
         self.procs: dict[str, subprocess.Popen] = {}
         self._commands: dict[str, tuple[list[str], Path | None, dict[str, str]]] = {}
         self._tokens: dict[str, str] = {}
-        self._http = httpx.Client(base_url=self.base_url, timeout=30)
+        self._http = httpx.Client(base_url=self.base_url, timeout=30, trust_env=False)  # loopback: no proxy
 
     def _environment(self, database_url: str, dags_folder: Path, parallelism: int,
                      extra: Mapping[str, str]) -> dict[str, str]:
@@ -247,23 +248,3 @@ def count_events(events: list[dict[str, Any]], kind: str, name: str) -> int:
 def airflow_executable() -> str:
     """The ``airflow`` command of this interpreter's environment."""
     return str(Path(sys.executable).with_name("airflow"))
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def signal_group(pgid: int, sig: signal.Signals) -> None:
-    try:
-        os.killpg(pgid, sig)
-    except (ProcessLookupError, PermissionError):
-        pass
-
-
-def kill_pid(pid: int) -> None:
-    try:
-        os.kill(pid, signal.SIGKILL)
-    except (ProcessLookupError, PermissionError):
-        pass
