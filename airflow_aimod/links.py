@@ -31,7 +31,7 @@ class AimodTraceLink(BaseOperatorLink):
     name = "AiMod trace"
 
     def get_link(self, operator: BaseOperator, *, ti_key: TaskInstanceKey) -> str:
-        from airflow.sdk import XCom
+        from airflow.sdk.execution_time.xcom import XCom
 
         trace_id = XCom.get_value(ti_key=ti_key, key=TRACE_XCOM_KEY)
         if not isinstance(trace_id, str) or not trace_id:
