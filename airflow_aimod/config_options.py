@@ -24,7 +24,7 @@ OPTIONS: dict[str, dict[str, Any]] = {
         "checkpoints). The production choice; resolved through Airflow's connections and secrets backends. "
         "Set this or checkpoint_url, not both. Empty: checkpoint_url.\n", "aimod_checkpoints"),
     "checkpoint_url": _option(
-        "URL of the checkpoint database (sqlite:////abs/path or postgresql://...). Empty (and no "
+        "URL of the checkpoint database (sqlite:////abs/path, postgresql://..., or memory:// in tests). Empty (and no "
         "checkpoint_conn_id): an embedded SQLite file $AIRFLOW_HOME/aimod/checkpoints.sqlite, for one machine "
         "only.\n", "postgresql://aimod@db:5432/aimod"),
     "store_conn_id": _option(
