@@ -25,10 +25,15 @@ URL_EXTRAS = ("sslmode", "sslrootcert", "sslcert", "sslkey", "options", "applica
 
 
 def aimod_setting(key: str) -> str:
-    """``[aimod] key`` stripped, or ``""`` when unset."""
+    """``[aimod] key`` stripped, else the default declared in ``config_options`` (``""`` for every option
+    today); ``key`` must be declared there, so ``airflow config list`` shows everything this package reads."""
     from airflow.configuration import conf
 
-    return (conf.get("aimod", key, fallback="") or "").strip()
+    from airflow_aimod.config_options import OPTIONS, SECTION
+
+    if key not in OPTIONS:
+        raise KeyError(f"[{SECTION}] {key} is not declared in airflow_aimod.config_options.OPTIONS")
+    return (conf.get(SECTION, key, fallback=OPTIONS[key]["default"]) or "").strip()
 
 
 def configured_url(url_key: str, conn_key: str) -> str:

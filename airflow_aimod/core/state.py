@@ -103,7 +103,8 @@ def outcome(state: AgentState, result_keys: tuple[str, ...] = ()) -> dict[str, A
 
     ``result`` holds every key of ``result_keys`` whatever the status (``None`` when the run did not
     produce it). ``escalate_to`` names who takes over (an agent, ``"human"``, or None); ``error`` says,
-    for a run that ended on an error, its type and whether running the task again may help.
+    for a run that ended on an error, its type and whether running the task again may help;
+    ``tables_read`` lists the tables it read (empty when none).
     """
     work = state.get("work") or {}
     status = state.get("status")
@@ -122,4 +123,13 @@ def outcome(state: AgentState, result_keys: tuple[str, ...] = ()) -> dict[str, A
         "approvals": state.get("approvals") or [],
         "escalate_to": handed_to,
         "error": work.get("error"),
+        "tables_read": tables_read(state.get("events") or ()),
     }
+
+
+def tables_read(events: Any) -> list[str]:
+    """The tables the run's successful ``sql.read`` calls read (names as the SQL guard parsed them in the
+    warehouse dialect, ``schema.table`` when qualified), sorted: the input datasets of its lineage."""
+    names = {str(table) for event in events if event.get("kind") == "tool_call" and event.get("name") == "sql.read"
+             for table in (event.get("data") or {}).get("tables") or ()}
+    return sorted(names)

@@ -45,7 +45,8 @@ def shared_store(url: str) -> Any:
 
 
 def event_sinks(context: Mapping[str, Any] | None = None) -> list[Any]:
-    """[LogSink, StatsSink, StoreSink] for a task (the store sink only when a store is configured)."""
+    """[LogSink, StatsSink, StoreSink, OtelSink] for a task (the store sink only when a store is configured,
+    the OpenTelemetry one only when ``[traces] otel_on``)."""
     from airflow_aimod.core.store import StoreSink
     from airflow_aimod.core.tracing import LogSink
     from airflow_aimod.observability.stats import StatsSink
@@ -53,6 +54,10 @@ def event_sinks(context: Mapping[str, Any] | None = None) -> list[Any]:
     sinks: list[Any] = [LogSink(), StatsSink()]
     if url := store_url():
         sinks.append(StoreSink(shared_store(url), **_scope(context)))
+    from airflow_aimod.observability.otel import OtelSink, tracing_on
+
+    if tracing_on():
+        sinks.append(OtelSink())
     return sinks
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from airflow_aimod.operators.base import AgentOperator
 
@@ -46,3 +46,10 @@ class WarehouseAgentOperator(AgentOperator):
 
     def dialect_of(self, resources: Warehouse) -> str:
         return resources.dialect
+
+    def get_openlineage_facets_on_complete(self, task_instance: Any) -> Any:
+        """OpenLineage inputs: the tables the run read, from its result (``tables_read``), on ``conn_id``."""
+        from airflow_aimod.operators._lineage import input_lineage
+
+        out = task_instance.xcom_pull(task_ids=self.task_id, key="return_value") or {}
+        return input_lineage(self.conn_id if self.needs_warehouse() else None, out.get("tables_read") or ())

@@ -27,6 +27,7 @@ from airflow.sdk.exceptions import AirflowFailException
 from airflow_aimod.core.registry import get_agent
 from airflow_aimod.core.state import TERMINAL_STATUSES, Status
 from airflow_aimod.exceptions import AgentRunFailed, ConfigurationError
+from airflow_aimod.links import AimodTraceLink, RequiredActionsLink
 from airflow_aimod.operators._budget import check_run_budget
 from airflow_aimod.operators._envelopes import configured_overrides, layered
 from airflow_aimod.operators._escalation import branches, check_routes, escalation_target
@@ -74,6 +75,7 @@ class AgentOperator(BaseOperator, BranchMixIn):
     template_fields: Sequence[str] = ("llm_conn_id", "trace_id")
     ui_color = "#e8e1f7"
     inherits_from_skipmixin = True  # it can branch: clearing a skipped downstream task honours the decision
+    operator_extra_links = (AimodTraceLink(), RequiredActionsLink())
 
     def __init__(self, *, llm_conn_id: str = "aimod_llm_default", envelope: Mapping[str, Any] | None = None,
                  token_budget: int | Mapping[str, int] | None = None, trace_id: str | None = None,
@@ -150,6 +152,9 @@ class AgentOperator(BaseOperator, BranchMixIn):
                 trace_id=self.trace_id or upstream_trace_id(context, self), dialect=self.dialect_of(resources),
                 checkpoint_url=self.checkpoint_url, resume=resume, dag_run_token_budget=self.dag_run_token_budget)
         if result.paused and self.hitl:
+            from airflow_aimod.operators._execution import TRACE_XCOM_KEY
+
+            context["ti"].xcom_push(key=TRACE_XCOM_KEY, value=result.state.get("trace_id"))  # the trace link
             self._ask(result, context, resumed=resume is not None)
         return self.finish(result, context)
 

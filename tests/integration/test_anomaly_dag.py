@@ -7,6 +7,7 @@ The warehouse is a copy of the demo's with 300 extra orders on 2024-06-15
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 
@@ -43,6 +44,13 @@ def outcome(dag, conf):
     return str(run.state), row.value
 
 
+def lineage(out):
+    """(namespace, name) of the OpenLineage inputs of the run's tables, on ``aimod_warehouse``."""
+    from airflow_aimod.operators._lineage import input_lineage
+
+    return [(d.namespace, d.name) for d in input_lineage("aimod_warehouse", out["tables_read"]).inputs]
+
+
 def flagged_days(out):
     return [f["ts"][:10] for f in out["result"]["detection"]["flags"]]
 
@@ -53,6 +61,7 @@ def test_the_spike_is_flagged_on_sqlite(anomalies_dag, spiked, monkeypatch):
     assert state == "success" and out["status"] == "answered"
     assert flagged_days(out) == ["2024-06-15"] and out["result"]["assessment"]["verdict"] == "anomalous"
     assert "2024-06-15" in out["result"]["explanation"]
+    assert out["tables_read"] == ["orders"] and lineage(out) == [(f"sqlite://{spiked}", "orders")]
 
 
 def test_a_window_without_the_spike_is_normal(anomalies_dag, spiked, monkeypatch):
@@ -66,8 +75,11 @@ def test_the_same_spike_is_flagged_on_postgres(anomalies_dag, spiked, monkeypatc
     with warehouse_copy(spiked, "aimod_test_anomaly") as conn:
         monkeypatch.setenv("AIRFLOW_CONN_AIMOD_WAREHOUSE", conn)
         state, out = outcome(anomalies_dag, {"start": "2024-04-01", "end": "2024-07-01"})
+        inputs = lineage(out)
     assert state == "success" and out["status"] == "answered"
     assert flagged_days(out) == ["2024-06-15"]
+    [(namespace, name)] = inputs  # database.schema.table, the database being this test's throwaway copy
+    assert namespace == "postgres://127.0.0.1:5432" and re.fullmatch(r"aimod_test_anomaly\w*\.public\.orders", name)
 
 
 def test_two_detectors_that_agree_continue_without_a_person(spiked, airflow_db, monkeypatch):

@@ -122,8 +122,9 @@ class AgentRuntime:
             failed = self.tracer.tool_call(action.kind, args=action.to_dict(), outcome="error",
                                            latency_ms=(time.monotonic() - started) * 1000, error=str(exc)[:300])
             raise StepFailed(exc, events=[guard_event, failed]) from exc
+        read = {"tables": list(verdict.details.get("tables") or ())} if action.kind == "sql.read" else {}
         call_event = self.tracer.tool_call(action.kind, args=action.to_dict(), outcome="ok",
-                                           latency_ms=(time.monotonic() - started) * 1000)
+                                           latency_ms=(time.monotonic() - started) * 1000, **read)
         return ToolOutcome(value, verdict, [guard_event, call_event])
 
     def handoff(self, state: AgentState, target: str, reason: str = "") -> dict[str, Any]:

@@ -1,0 +1,1 @@
+"""TaskFlow decorators: ``@task.sql_agent`` and ``@task.route`` (registered through provider info)."""
