@@ -48,11 +48,12 @@ def _queries(request: Request) -> Any:
     if state.queries is None:
         from airflow_aimod.core.store import DashboardQueries
         from airflow_aimod.observability.sinks import price_table, shared_store, store_url
+        from airflow_aimod.plugins.task_states import AirflowTaskStates
 
         url = store_url()
         if url is None:
             raise HTTPException(503, "the AiMod store is off: set [aimod] store_url to see the dashboard")
-        state.queries = DashboardQueries(shared_store(url), price_table=price_table())
+        state.queries = DashboardQueries(shared_store(url), price_table=price_table(), task_states=AirflowTaskStates())
     return state.queries
 
 
