@@ -41,6 +41,9 @@ if TYPE_CHECKING:
     from airflow_aimod.operators._execution import Resume
 
 DEFAULT_FAIL_ON = (Status.FAILED.value, Status.BUDGET_EXCEEDED.value)
+GATE_FAIL_ON = (*DEFAULT_FAIL_ON, Status.REFUSED.value, Status.ESCALATED.value)
+"""Data checks (profiler, validator, anomaly detector) fail when they cannot run: a gate that could not look
+must not let the pipeline through. The escape hatch is explicit: ``fail_on_status=DEFAULT_FAIL_ON``."""
 
 
 class PermanentAgentFailure(AirflowFailException, AgentRunFailed):
@@ -199,7 +202,7 @@ class AgentOperator(BaseOperator, BranchMixIn):
         Another try is allowed only when the agent's error says it may help (``error.retryable``).
         """
         context["ti"].xcom_push(key="aimod_outcome", value=out)
-        why = why or f"agent {self.spec.name} ended with status {out['status']}: {out['reason']}"
+        why = why or f"agent {self.spec.name} ended with status {out['status']}: {out['reason']}" + _gate_hint(self, out)
         message = f"{why} (trace {out['trace_id']}; the full outcome is in XCom key 'aimod_outcome')"
         error = AgentRunFailed(message) if (out.get("error") or {}).get("retryable") else PermanentAgentFailure(message)
         error.aimod_outcome = out  # the failure path records it (operators._outcomes)
@@ -229,6 +232,13 @@ class AgentOperator(BaseOperator, BranchMixIn):
 
         missing_targets(self.task_id, self.branch_targets(), self.downstream_task_ids,
                         getattr(self.dag, "task_dict", None) or {})
+
+
+def _gate_hint(task: AgentOperator, out: dict[str, Any]) -> str:
+    if out["status"] not in (Status.REFUSED.value, Status.ESCALATED.value) or task.fail_on_status != GATE_FAIL_ON:
+        return ""
+    return (" — a data check that cannot run fails by default; to let the pipeline through anyway pass "
+            "fail_on_status=('failed', 'budget_exceeded')")
 
 
 def _safe_request(task: AgentOperator) -> str:

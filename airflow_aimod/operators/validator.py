@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 from airflow_aimod.exceptions import ConfigurationError
 from airflow_aimod.operators._warehouse import Warehouse, WarehouseAgentOperator
+from airflow_aimod.operators.base import GATE_FAIL_ON
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
@@ -75,6 +76,8 @@ class SchemaValidatorOperator(WarehouseAgentOperator):
             raise ConfigurationError(f"max_rows must be between 1 and 1000000, got {max_rows!r}")
         if on_failure not in ON_FAILURE:
             raise ConfigurationError(f"on_failure must be one of {ON_FAILURE}, got {on_failure!r}")
+        if on_failure == "fail":  # a contract that cannot be checked fails like one that is broken
+            kwargs.setdefault("fail_on_status", GATE_FAIL_ON)
         super().__init__(**kwargs)
         self.conn_id, self.table, self.query, self.profile_task_id = conn_id, table, query, profile_task_id
         self.expectations = [s.to_dict() for s in specs]

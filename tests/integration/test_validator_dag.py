@@ -107,6 +107,19 @@ def test_a_broken_contract_fails_the_task_with_the_counts_in_xcom(validation_dag
     assert "2 row(s)" in contract["result"]["explanation"]
 
 
+def test_a_contract_that_cannot_run_fails_the_gate(validation_dag, tmp_path, monkeypatch):
+    """No orders table: the contract (on_failure='fail') cannot be checked, so the pipeline must not pass."""
+    import sqlite3
+
+    empty = tmp_path / "no_orders.db"
+    with sqlite3.connect(empty) as con:
+        con.execute("CREATE TABLE customers (id INTEGER)")
+    sqlite_conn(monkeypatch, empty)
+    states, outs = run(validation_dag)
+    assert states == {"orders_contract": "failed", "orders_quality": "upstream_failed"}, (states, outs)
+    assert outs["orders_contract"]["status"] in ("escalated", "refused")
+
+
 @pytest.mark.postgres
 def test_the_same_contract_breaks_on_postgres(validation_dag, broken, monkeypatch):
     with warehouse_copy(broken, "aimod_test_validator") as conn:
