@@ -130,9 +130,17 @@ class SchemaValidatorOperator(WarehouseAgentOperator):
         validation = (out.get("result") or {}).get("validation")
         if out["status"] != "answered" or not isinstance(validation, Mapping) or validation.get("success"):
             return super().finish(result, context)
-        message = f"{self.subject()}: {out['reason']} — {out['result'].get('explanation', '')}"
+        message = failure_message(self.subject(), out["reason"], out["result"].get("explanation") or "")
         if self.on_failure == "warn":
             self.log.warning("schema validation failed (on_failure='warn', the task succeeds): %s", message)
             return super().finish(result, context)
         context["ti"].xcom_push(key=TRACE_XCOM_KEY, value=out["trace_id"])
         self._fail(out, context, f"schema validation failed: {message}")
+
+
+def failure_message(subject: str, reason: str, explanation: str) -> str:
+    """One line saying what failed: the explanation when it already states the reason, else both."""
+    explanation = " ".join(explanation.split())
+    if reason and reason in explanation:
+        return explanation if explanation.startswith(subject) else f"{subject}: {explanation}"
+    return f"{subject}: {reason}" + (f" — {explanation}" if explanation else "")

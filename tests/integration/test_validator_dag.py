@@ -105,6 +105,12 @@ def test_a_broken_contract_fails_the_task_with_the_counts_in_xcom(validation_dag
     assert failures(contract) == {("expect_column_values_to_be_unique", "id"): 2,
                                   ("expect_column_values_to_not_be_null", "customer_id"): 2}
     assert "2 row(s)" in contract["result"]["explanation"]
+    from airflow_aimod.core.store import open_store
+    from airflow_aimod.observability.sinks import store_url
+
+    reason = open_store(store_url()).fetch("SELECT reason FROM aimod_outcomes WHERE task_id = 'orders_contract' "
+                                           "ORDER BY ended_at DESC LIMIT 1")[0][0]
+    assert reason.count("expectation(s) failed on") == 1, reason  # said once, not repeated
 
 
 def test_a_contract_that_cannot_run_fails_the_gate(validation_dag, tmp_path, monkeypatch):
