@@ -160,7 +160,14 @@ class DashboardQueries:
                                     (*params, int(limit)))
             return [{**dict(zip(_APPROVAL_FIELDS, row)), "waiting_since": row[-1]} for row in rows]
         now = time.time() if now is None else now
-        waiting = [r for r in self.runs(window=60.0, now=now, dag_ids=dag_ids) if r.verdict == "waiting"]
+        scope, params = _scope(dag_ids)
+        rows = self._outcomes(f"status = 'needs_approval'{scope} ORDER BY ended_at DESC LIMIT ?", (*params, 1000))
+        tasks = self.task_states.in_window(window=60.0, now=now, dag_ids=dag_ids)
+        have = {(r["dag_id"], r["run_id"], r["task_id"]) for r in rows}
+        rows += self._outcomes_of({t.key for t in tasks} - have, scope, params)
+        unknown = {(r["dag_id"], r["run_id"], r["task_id"]) for r in rows if r["task_id"]} - {t.key for t in tasks}
+        tasks += self.task_states.for_keys(unknown) if unknown else []
+        waiting = [r for r in reconcile(rows, tasks, window=60.0, now=now) if r.verdict == "waiting"]
         return [{**{k: getattr(r, k) for k in _APPROVAL_FIELDS}, "waiting_since": r.extra.get("waiting_since",
                                                                                              r.ended_at)}
                 for r in sorted(waiting, key=lambda r: -r.ended_at)[:limit]]
