@@ -62,8 +62,10 @@ def event_sinks(context: Mapping[str, Any] | None = None) -> list[Any]:
 
 
 def record_run(context: Mapping[str, Any] | None, out: Mapping[str, Any], *,
-               events: Iterable[Mapping[str, Any]] = (), ended_at: float | None = None) -> Any:
-    """Record a finished (or paused) run's outcome in the store and as metrics; never raises."""
+               events: Iterable[Mapping[str, Any]] = (), ended_at: float | None = None, request: str = "",
+               metrics: bool = True) -> Any:
+    """Record a finished (or paused, or just started) run's outcome in the store (and, with ``metrics``, as
+    metrics); never raises."""
     from airflow_aimod.core.redaction import scrub, scrub_data
     from airflow_aimod.core.store import Outcome
     from airflow_aimod.observability.stats import StatsSink
@@ -75,8 +77,10 @@ def record_run(context: Mapping[str, Any] | None, out: Mapping[str, Any], *,
         usage = out.get("token_usage") or {}
         cost = price_table().cost(model, int(usage.get("input_tokens", 0)), int(usage.get("output_tokens", 0)))
         outcome = Outcome.from_run(out, started_at=min(_started(context, ended), ended), ended_at=ended,
-                                   model=model, cost=cost or 0.0, **_scope(context, blank=""))
-        StatsSink().outcome(outcome)
+                                   model=model, cost=cost or 0.0, request=scrub(request)[:500],
+                                   **_scope(context, blank=""))
+        if metrics:
+            StatsSink().outcome(outcome)
         if url := store_url():
             shared_store(url).record_outcome(outcome)
         return outcome

@@ -85,7 +85,7 @@ def run_agent(*, spec: AgentSpec, envelope: Envelope, llm_conn_id: str, request:
             result = runner.continue_with(resume.decision.to_dict())
         else:
             result = runner.start(initial_state(request=request, agent=spec.name, tier=spec.tier, trace_id=trace))
-    record_run(context, outcome_of(result, spec), events=result.state.get("events") or ())
+    record_run(context, outcome_of(result, spec), events=result.state.get("events") or (), request=request)
     return result
 
 

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 from airflow_aimod.exceptions import ConfigurationError
 from airflow_aimod.operators._warehouse import Warehouse, WarehouseAgentOperator
+from airflow_aimod.operators.base import GATE_FAIL_ON
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
@@ -40,6 +41,7 @@ class AnomalyDetectorOperator(WarehouseAgentOperator):
                  max_points: int = 10_000, **kwargs: Any) -> None:
         from airflow_aimod.core.anomaly import AnomalyDetector
 
+        kwargs.setdefault("fail_on_status", GATE_FAIL_ON)  # a check that cannot run fails the task
         super().__init__(**kwargs)
         if (metric_sql is None) == (series is None):
             raise ConfigurationError("give exactly one of metric_sql (with conn_id) or series")

@@ -42,6 +42,9 @@ if TYPE_CHECKING:
     from airflow_aimod.operators._execution import Resume
 
 DEFAULT_FAIL_ON = (Status.FAILED.value, Status.BUDGET_EXCEEDED.value)
+GATE_FAIL_ON = (*DEFAULT_FAIL_ON, Status.REFUSED.value, Status.ESCALATED.value)
+"""Data checks (profiler, validator, anomaly detector) fail when they cannot run: a gate that could not look
+must not let the pipeline through. The escape hatch is explicit: ``fail_on_status=DEFAULT_FAIL_ON``."""
 
 
 class PermanentAgentFailure(AirflowFailException, AgentRunFailed):
@@ -84,7 +87,9 @@ class AgentOperator(BaseOperator, BranchMixIn):
                  fallback_task_id: str | None = None, human_task_id: str | None = None, hitl: bool = False,
                  assigned_users: Any = None, notifiers: Any = None, response_timeout: timedelta | None = None,
                  timeout_outcome: str = "reject", **kwargs: Any) -> None:
-        super().__init__(**kwargs)
+        from airflow_aimod.operators._outcomes import with_failure_net
+
+        super().__init__(**with_failure_net(kwargs))
         self.spec = _with_timeout(get_agent(self.agent_name), call_timeout_s)
         self.dag_run_token_budget = check_run_budget(dag_run_token_budget)
         check_routes(fallback_task_id, human_task_id)
@@ -142,21 +147,26 @@ class AgentOperator(BaseOperator, BranchMixIn):
 
     def run_graph(self, context: Context, *, resume: Resume | None) -> dict[str, Any]:
         """Open the resources, run (or resume) the graph, then ask a person or finish."""
+        from airflow_aimod.core.tracing import new_trace_id
         from airflow_aimod.operators._execution import run_agent, upstream_trace_id
+        from airflow_aimod.operators._outcomes import tracked_run
 
-        self.check_branch_targets()
-        with self.open_resources(context) as resources:
-            result = run_agent(
-                spec=self.spec, envelope=self.envelope, llm_conn_id=self.llm_conn_id, request=self.request_text(),
-                context=context, build=lambda runtime: self.build_graph(runtime, resources, context),
-                trace_id=self.trace_id or upstream_trace_id(context, self), dialect=self.dialect_of(resources),
-                checkpoint_url=self.checkpoint_url, resume=resume, dag_run_token_budget=self.dag_run_token_budget)
-        if result.paused and self.hitl:
-            from airflow_aimod.operators._execution import TRACE_XCOM_KEY
+        trace = (resume and resume.trace_id) or self.trace_id or upstream_trace_id(context, self) or new_trace_id()
+        request = _safe_request(self)
+        with tracked_run(context, agent=self.spec.name, trace_id=trace, request=request):
+            self.check_branch_targets()
+            with self.open_resources(context) as resources:
+                result = run_agent(
+                    spec=self.spec, envelope=self.envelope, llm_conn_id=self.llm_conn_id, request=self.request_text(),
+                    context=context, build=lambda runtime: self.build_graph(runtime, resources, context),
+                    trace_id=trace, dialect=self.dialect_of(resources), checkpoint_url=self.checkpoint_url,
+                    resume=resume, dag_run_token_budget=self.dag_run_token_budget)
+            if result.paused and self.hitl:
+                from airflow_aimod.operators._execution import TRACE_XCOM_KEY
 
-            context["ti"].xcom_push(key=TRACE_XCOM_KEY, value=result.state.get("trace_id"))  # the trace link
-            self._ask(result, context, resumed=resume is not None)
-        return self.finish(result, context)
+                context["ti"].xcom_push(key=TRACE_XCOM_KEY, value=result.state.get("trace_id"))  # the trace link
+                self._ask(result, context, resumed=resume is not None)
+            return self.finish(result, context)
 
     def _ask(self, result: RunResult, context: Context, *, resumed: bool) -> NoReturn:
         from airflow_aimod.core.approval import ApprovalRequest
@@ -197,11 +207,11 @@ class AgentOperator(BaseOperator, BranchMixIn):
         Another try is allowed only when the agent's error says it may help (``error.retryable``).
         """
         context["ti"].xcom_push(key="aimod_outcome", value=out)
-        why = why or f"agent {self.spec.name} ended with status {out['status']}: {out['reason']}"
+        why = why or f"agent {self.spec.name} ended with status {out['status']}: {out['reason']}" + _gate_hint(self, out)
         message = f"{why} (trace {out['trace_id']}; the full outcome is in XCom key 'aimod_outcome')"
-        if (out.get("error") or {}).get("retryable"):
-            raise AgentRunFailed(message)
-        raise PermanentAgentFailure(message)
+        error = AgentRunFailed(message) if (out.get("error") or {}).get("retryable") else PermanentAgentFailure(message)
+        error.aimod_outcome = out  # the failure path records it (operators._outcomes)
+        raise error
 
     def _branch(self, out: dict[str, Any], context: Context) -> dict[str, Any]:
         """Follow the fallback or human task, or the normal path; only an unrouted status can fail the task."""
@@ -227,6 +237,21 @@ class AgentOperator(BaseOperator, BranchMixIn):
 
         missing_targets(self.task_id, self.branch_targets(), self.downstream_task_ids,
                         getattr(self.dag, "task_dict", None) or {})
+
+
+def _gate_hint(task: AgentOperator, out: dict[str, Any]) -> str:
+    if out["status"] not in (Status.REFUSED.value, Status.ESCALATED.value) or task.fail_on_status != GATE_FAIL_ON:
+        return ""
+    return (" — a data check that cannot run fails by default; to let the pipeline through anyway pass "
+            "fail_on_status=('failed', 'budget_exceeded')")
+
+
+def _safe_request(task: AgentOperator) -> str:
+    """The request text for the store ('' when it cannot be rendered: the run then fails on it itself)."""
+    try:
+        return str(task.request_text() or "")
+    except Exception:
+        return ""
 
 
 def _with_timeout(spec: Any, call_timeout_s: Any) -> Any:

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 from airflow_aimod.exceptions import ConfigurationError
 from airflow_aimod.operators._warehouse import Warehouse, WarehouseAgentOperator
+from airflow_aimod.operators.base import GATE_FAIL_ON
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
@@ -54,6 +55,7 @@ class DataProfilerOperator(WarehouseAgentOperator):
             raise ConfigurationError(f"columns must be a list of column names, e.g. [{columns!r}]")
         TableProfiler(sample_rows=sample_rows, max_columns=max_columns, columns=columns)  # validates now
         self.thresholds = QualityThresholds.of(thresholds).to_dict()
+        kwargs.setdefault("fail_on_status", GATE_FAIL_ON)  # a check that cannot run fails the task
         super().__init__(envelope=_with_pii(kwargs.pop("envelope", None), pii_tables, pii_columns), **kwargs)
         self.conn_id, self.table, self.request = conn_id, table, request
         self.sample_rows, self.max_columns = sample_rows, max_columns

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 from airflow_aimod.exceptions import ConfigurationError
 from airflow_aimod.operators._warehouse import Warehouse, WarehouseAgentOperator
+from airflow_aimod.operators.base import GATE_FAIL_ON
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
@@ -75,6 +76,8 @@ class SchemaValidatorOperator(WarehouseAgentOperator):
             raise ConfigurationError(f"max_rows must be between 1 and 1000000, got {max_rows!r}")
         if on_failure not in ON_FAILURE:
             raise ConfigurationError(f"on_failure must be one of {ON_FAILURE}, got {on_failure!r}")
+        if on_failure == "fail":  # a contract that cannot be checked fails like one that is broken
+            kwargs.setdefault("fail_on_status", GATE_FAIL_ON)
         super().__init__(**kwargs)
         self.conn_id, self.table, self.query, self.profile_task_id = conn_id, table, query, profile_task_id
         self.expectations = [s.to_dict() for s in specs]
@@ -127,9 +130,17 @@ class SchemaValidatorOperator(WarehouseAgentOperator):
         validation = (out.get("result") or {}).get("validation")
         if out["status"] != "answered" or not isinstance(validation, Mapping) or validation.get("success"):
             return super().finish(result, context)
-        message = f"{self.subject()}: {out['reason']} — {out['result'].get('explanation', '')}"
+        message = failure_message(self.subject(), out["reason"], out["result"].get("explanation") or "")
         if self.on_failure == "warn":
             self.log.warning("schema validation failed (on_failure='warn', the task succeeds): %s", message)
             return super().finish(result, context)
         context["ti"].xcom_push(key=TRACE_XCOM_KEY, value=out["trace_id"])
         self._fail(out, context, f"schema validation failed: {message}")
+
+
+def failure_message(subject: str, reason: str, explanation: str) -> str:
+    """One line saying what failed: the explanation when it already states the reason, else both."""
+    explanation = " ".join(explanation.split())
+    if reason and reason in explanation:
+        return explanation if explanation.startswith(subject) else f"{subject}: {explanation}"
+    return f"{subject}: {reason}" + (f" — {explanation}" if explanation else "")

@@ -13,7 +13,8 @@ from collections.abc import Callable
 from typing import Any
 
 from fastapi import APIRouter, FastAPI, HTTPException, Query, Request
-from fastapi.responses import HTMLResponse, Response
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 
 from airflow.api_fastapi.core_api.security import GetUserDep
 from airflow_aimod.plugins.auth import ReadableDags, user_name
@@ -40,7 +41,21 @@ def create_app(*, queries: Any = None, clock: Callable[[], float] = time.time) -
     app.state.clock = clock
     app.include_router(_api_router(), prefix="/api")
     app.include_router(_page_router())
+    app.add_exception_handler(StarletteHTTPException, _signed_out_to_login)
     return app
+
+
+async def _signed_out_to_login(request: Request, exc: StarletteHTTPException) -> Response:
+    """The page opened in a browser signed out (or with an expired session) goes to Airflow's login page, as
+    the rest of the UI does; the JSON API, and any client sending its own token, keep the 401/403."""
+    root, path = request.scope.get("root_path", "") or "", request.scope.get("path", "")
+    relative = path[len(root):] if root and path.startswith(root) else path
+    browser = request.method == "GET" and "authorization" not in request.headers
+    if exc.status_code in (401, 403) and relative in ("", "/") and browser:
+        from airflow.api_fastapi.app import get_auth_manager
+
+        return RedirectResponse(get_auth_manager().get_url_login(next_url=str(request.url)), status_code=307)
+    return JSONResponse({"detail": exc.detail}, status_code=exc.status_code, headers=exc.headers)
 
 
 def _queries(request: Request) -> Any:
@@ -48,11 +63,12 @@ def _queries(request: Request) -> Any:
     if state.queries is None:
         from airflow_aimod.core.store import DashboardQueries
         from airflow_aimod.observability.sinks import price_table, shared_store, store_url
+        from airflow_aimod.plugins.task_states import AirflowTaskStates
 
         url = store_url()
         if url is None:
             raise HTTPException(503, "the AiMod store is off: set [aimod] store_url to see the dashboard")
-        state.queries = DashboardQueries(shared_store(url), price_table=price_table())
+        state.queries = DashboardQueries(shared_store(url), price_table=price_table(), task_states=AirflowTaskStates())
     return state.queries
 
 
@@ -88,8 +104,20 @@ def _api_router() -> APIRouter:
         return {"window_s": seconds, "now": now, **_queries(request).business(window=seconds, now=now, dag_ids=dags)}
 
     @router.get("/traces")
-    def recent(request: Request, dags: ReadableDags, limit: int = Query(20, ge=1, le=200)) -> list[dict[str, Any]]:
-        return _queries(request).recent_traces(limit=limit, dag_ids=dags)
+    def recent(request: Request, dags: ReadableDags, window: str = "24h", status: str = "all",
+               limit: int = Query(50, ge=1, le=500)) -> list[dict[str, Any]]:
+        """One entry per request of the window (time, request text, status), newest first."""
+        seconds, now = parse_window(window), request.app.state.clock()
+        return _queries(request).requests(window=seconds, now=now, dag_ids=dags, status=_status(status), limit=limit)
+
+    @router.get("/attention")
+    def attention(request: Request, dags: ReadableDags, window: str = "24h") -> list[dict[str, Any]]:
+        """Failed, escalated and waiting runs of the window, with their request, error and links."""
+        from airflow_aimod.plugins.links import task_links
+
+        seconds, now, base = parse_window(window), request.app.state.clock(), airflow_base(request)
+        return [{**r, "links": dict(task_links(base, r))}
+                for r in _queries(request).attention(window=seconds, now=now, dag_ids=dags)]
 
     @router.get("/traces/{trace_id}")
     def trace(request: Request, trace_id: str, dags: ReadableDags,
@@ -103,9 +131,20 @@ def _api_router() -> APIRouter:
     def pending(request: Request, dags: ReadableDags, limit: int = Query(100, ge=1, le=1000)) -> list[dict[str, Any]]:
         base = airflow_base(request)
         return [{**a, "required_actions_url": required_actions_url(base, a)}
-                for a in _queries(request).pending_approvals(limit=limit, dag_ids=dags)]
+                for a in _queries(request).pending_approvals(limit=limit, dag_ids=dags, now=request.app.state.clock())]
 
     return router
+
+
+def _status(text: str) -> str | None:
+    """A trace filter: ``all`` or one verdict; a 400 lists them."""
+    from airflow_aimod.core.store.reconcile import VERDICTS
+
+    if text in ("", "all"):
+        return None
+    if text not in VERDICTS:
+        raise HTTPException(400, f"status {text!r} is not valid: use all or one of {', '.join(VERDICTS)}")
+    return text
 
 
 def _page_router() -> APIRouter:
@@ -113,20 +152,24 @@ def _page_router() -> APIRouter:
 
     @router.get("/", response_class=HTMLResponse)
     def page(request: Request, user: GetUserDep, dags: ReadableDags, window: str = "24h",
-             trace: str | None = None) -> HTMLResponse:
+             trace: str | None = None, status: str = "all") -> HTMLResponse:
         from airflow_aimod.plugins.page import PageData, render_page
 
         seconds, now, q = parse_window(window), request.app.state.clock(), _queries(request)
-        picked = trace or next((t["trace_id"] for t in q.recent_traces(limit=1, dag_ids=dags)), None)
+        runs = q.runs(window=seconds, now=now, dag_ids=dags)  # one reconciliation for every part of the page
+        recent = q.requests(window=seconds, now=now, runs=runs, status=_status(status), limit=100)
+        picked = trace or next((t["trace_id"] for t in recent), None)
         base = airflow_base(request)
         data = PageData(
             window=window, now=now, user=user_name(user), base=base,
-            agents=q.agent_health(window=seconds, now=now, dag_ids=dags),
-            series=q.series(window=seconds, now=now, buckets=24, dag_ids=dags),
-            business=q.business(window=seconds, now=now, dag_ids=dags),
-            approvals=[{**a, "url": required_actions_url(base, a)} for a in q.pending_approvals(limit=50, dag_ids=dags)],
-            recent=q.recent_traces(limit=30, dag_ids=dags),
-            trace=q.trace(picked, limit=500, dag_ids=dags) if picked else None)
+            agents=q.agent_health(window=seconds, now=now, dag_ids=dags, runs=runs),
+            series=q.series(window=seconds, now=now, buckets=24, dag_ids=dags, runs=runs),
+            business=q.business(window=seconds, now=now, dag_ids=dags, runs=runs),
+            approvals=[{**a, "url": required_actions_url(base, a)}
+                       for a in q.pending_approvals(limit=50, dag_ids=dags, now=now)],
+            recent=recent, trace=q.trace(picked, limit=500, dag_ids=dags) if picked else None,
+            attention=q.attention(window=seconds, now=now, dag_ids=dags, runs=runs, limit=50),
+            status=_status(status) or "all")
         return HTMLResponse(render_page(data))
 
     @router.get("/icon.svg")

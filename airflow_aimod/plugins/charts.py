@@ -11,30 +11,56 @@ KIND_COLORS = {"llm_call": "#6f42c1", "tool_call": "#0d6efd", "guard": "#fd7e14"
 
 
 def bar_chart(values: Sequence[float | None], *, title: str, color: str = "#6f42c1", width: int = 480,
-              height: int = 140, fmt: str = "{:g}") -> str:
-    """Bars for ``values`` (None: no bar), labelled with the maximum."""
+              height: int = 140, fmt: str = "{:g}", times: Sequence[float] = ()) -> str:
+    """Bars for ``values`` (None: no bar), labelled with the maximum; ``times`` (bucket edges, epoch s)
+    draw a time axis and go in each bar's tooltip."""
     top = max([v for v in values if v is not None] or [0]) or 1
     step = width / max(len(values), 1)
     bars = "".join(
         f'<rect x="{i * step + 1:.1f}" y="{height - 20 - (v / top) * (height - 40):.1f}" width="{max(step - 2, 1):.1f}" '
-        f'height="{(v / top) * (height - 40):.1f}" fill="{color}"><title>{escape(fmt.format(v))}</title></rect>'
+        f'height="{(v / top) * (height - 40):.1f}" fill="{color}"><title>{escape(fmt.format(v))}'
+        f'{escape(_when(times, i))}</title></rect>'
         for i, v in enumerate(values) if v)
-    return _frame(title, width, height, bars + _axis(width, height, fmt.format(top) if values else ""))
+    return _frame(title, width, height, bars + _axis(width, height, fmt.format(top) if values else "", times))
 
 
 def rate_chart(values: Sequence[float | None], *, title: str, floor: float | None = None, width: int = 480,
-               height: int = 140) -> str:
-    """A 0–100% line through the buckets that have a value; ``floor`` draws the alert threshold."""
+               height: int = 140, times: Sequence[float] = (), counts: Sequence[tuple[int, int]] = ()) -> str:
+    """A 0–100% line through the buckets that have a value — broken where a bucket has none, never bridged;
+    ``floor`` draws the alert threshold; each point's tooltip has its time and ``counts`` (k of n)."""
     step = width / max(len(values), 1)
-    points = [(i * step + step / 2, height - 20 - v * (height - 40)) for i, v in enumerate(values) if v is not None]
-    path = " ".join(f"{x:.1f},{y:.1f}" for x, y in points)
-    line = f'<polyline points="{path}" fill="none" stroke="#198754" stroke-width="2"/>' if points else ""
-    dots = "".join(f'<circle cx="{x:.1f}" cy="{y:.1f}" r="2.5" fill="#198754"/>' for x, y in points)
+    segments, current = [], []
+    for i, v in enumerate(values):
+        if v is None:
+            segments, current = segments + ([current] if current else []), []
+            continue
+        current.append((i, i * step + step / 2, height - 20 - v * (height - 40), v))
+    segments += [current] if current else []
+    lines = "".join(f'<polyline class="rate" points="{" ".join(f"{x:.1f},{y:.1f}" for _, x, y, _ in seg)}" '
+                    'fill="none" stroke="#198754" stroke-width="2"/>' for seg in segments if len(seg) > 1)
+    dots = "".join(f'<circle cx="{x:.1f}" cy="{y:.1f}" r="3" fill="#198754"><title>{v:.0%}{_of(counts, i)}'
+                   f'{escape(_when(times, i))}</title></circle>' for seg in segments for i, x, y, v in seg)
     limit = ""
     if floor is not None:
         y = height - 20 - floor * (height - 40)
         limit = f'<line x1="0" x2="{width}" y1="{y:.1f}" y2="{y:.1f}" stroke="#dc3545" stroke-dasharray="4 3"/>'
-    return _frame(title, width, height, limit + line + dots + _axis(width, height, "100%"))
+    return _frame(title, width, height, limit + lines + dots + _axis(width, height, "100%", times))
+
+
+def _of(counts: Sequence[tuple[int, int]], i: int) -> str:
+    return f" ({counts[i][0]} of {counts[i][1]})" if i < len(counts) else ""
+
+
+def _when(times: Sequence[float], i: int) -> str:
+    if i + 1 >= len(times):
+        return ""
+    return f" · {_clock(times[i])}–{_clock(times[i + 1])} UTC"
+
+
+def _clock(epoch: float) -> str:
+    from datetime import datetime, timezone
+
+    return datetime.fromtimestamp(epoch, timezone.utc).strftime("%m-%d %H:%M")
 
 
 def timeline(trace: dict[str, Any], *, width: int = 900, row: int = 18) -> str:
@@ -75,9 +101,17 @@ def _event_row(i: int, e: dict[str, Any], t0: float, scale: float, label_w: int,
             f'<circle cx="{x:.1f}" cy="{y + row / 2 - 1}" r="4.5" fill="{color}"><title>{label}: {tip}</title></circle></g>')
 
 
-def _axis(width: int, height: int, top_label: str) -> str:
+def _axis(width: int, height: int, top_label: str, times: Sequence[float] = ()) -> str:
+    ticks = ""
+    if len(times) >= 2:
+        span = len(times) - 1
+        for k in (0, span // 2, span):
+            x = width * k / span
+            anchor = "start" if k == 0 else "end" if k == span else "middle"
+            ticks += (f'<text x="{x:.1f}" y="{height - 4}" class="tick axis-time" text-anchor="{anchor}">'
+                      f'{escape(_clock(times[k]))}</text>')
     return (f'<line x1="0" x2="{width}" y1="{height - 20}" y2="{height - 20}" stroke="#ced4da"/>'
-            f'<text x="2" y="14" class="tick">{escape(top_label)}</text>')
+            f'<text x="2" y="14" class="tick">{escape(top_label)}</text>{ticks}')
 
 
 def _frame(title: str, width: int, height: int, body: str) -> str:

@@ -80,12 +80,29 @@ ENDPOINTS = ["/aimod/", "/aimod/api/health", "/aimod/api/business", "/aimod/api/
              "/aimod/api/approvals/pending", "/aimod/api/traces"]
 
 
-@pytest.mark.parametrize("path", ENDPOINTS)
+@pytest.mark.parametrize("path", ENDPOINTS[1:])
 def test_unauthenticated_requests_are_refused(client, path):
     client.cookies.clear()
     assert client.get(path).status_code == 401
     assert client.get(path, headers={"Authorization": "Bearer not-a-jwt"}).status_code == 403
     assert client.get(path, cookies={"_token": "not-a-jwt"}).status_code == 403
+
+
+def test_the_page_signed_out_goes_to_the_login_page(client):
+    client.cookies.clear()
+    for cookies in ({}, {"_token": "not-a-jwt"}):
+        response = client.get("/aimod/?window=1h", cookies=cookies, follow_redirects=False)
+        assert response.status_code == 307, response.text
+        assert response.headers["location"].startswith("/auth/login?next=") and "aimod" in response.headers["location"]
+    assert client.get("/aimod/", headers={"Authorization": "Bearer not-a-jwt"}).status_code == 403  # an API client
+
+
+def test_attention_lists_failed_runs_with_their_reason_and_task_links(client):
+    body = client.get("/aimod/api/attention?window=1h", headers=bearer(client)).json()
+    failed = [r for r in body if r["verdict"] == "failed"]
+    assert sorted(r["trace_id"] for r in failed) == ["t14", "t7"]
+    assert failed[0]["links"]["log"].startswith("/dags/aimod_quickstart/runs/r")
+    assert [r["trace_id"] for r in body if r["verdict"] == "waiting"] == ["p1"]
 
 
 @pytest.mark.parametrize("path", ENDPOINTS)
@@ -103,7 +120,7 @@ def test_health_has_the_stored_figures(client):
 
 def test_business_figures(client):
     body = client.get("/aimod/api/business?window=60m", headers=bearer(client)).json()
-    assert (body["requests_resolved"], body["tasks_completed"], body["human_share"], body["cost"]) == (20, 18, 0.2, 4.62)
+    assert (body["requests_resolved"], body["tasks_completed"], body["needed_human"], body["cost"]) == (20, 18, 5, 4.62)
 
 
 def test_trace_timeline_and_unknown_trace(client):
@@ -134,7 +151,7 @@ def test_the_page_renders_for_the_ui_cookie(client):
         client.cookies.clear()
     assert page.status_code == 200 and page.headers["content-type"].startswith("text/html")
     html = page.text
-    assert "Signed in as viewer" in html and '<table id="health">' in html and "90.0%" in html
+    assert "Signed in as viewer" in html and '<table id="health">' in html and "18 (90.0%)" in html
     assert 'href="/dags/aimod_approvals/runs/rp/tasks/sql_agent/required_actions"' in html
     assert 'data-trace-id="t2"' in html and 'aria-label="trace timeline"' in html and "secret_dag" not in html
 

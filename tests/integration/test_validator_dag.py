@@ -105,6 +105,25 @@ def test_a_broken_contract_fails_the_task_with_the_counts_in_xcom(validation_dag
     assert failures(contract) == {("expect_column_values_to_be_unique", "id"): 2,
                                   ("expect_column_values_to_not_be_null", "customer_id"): 2}
     assert "2 row(s)" in contract["result"]["explanation"]
+    from airflow_aimod.core.store import open_store
+    from airflow_aimod.observability.sinks import store_url
+
+    reason = open_store(store_url()).fetch("SELECT reason FROM aimod_outcomes WHERE task_id = 'orders_contract' "
+                                           "ORDER BY ended_at DESC LIMIT 1")[0][0]
+    assert reason.count("expectation(s) failed on") == 1, reason  # said once, not repeated
+
+
+def test_a_contract_that_cannot_run_fails_the_gate(validation_dag, tmp_path, monkeypatch):
+    """No orders table: the contract (on_failure='fail') cannot be checked, so the pipeline must not pass."""
+    import sqlite3
+
+    empty = tmp_path / "no_orders.db"
+    with sqlite3.connect(empty) as con:
+        con.execute("CREATE TABLE customers (id INTEGER)")
+    sqlite_conn(monkeypatch, empty)
+    states, outs = run(validation_dag)
+    assert states == {"orders_contract": "failed", "orders_quality": "upstream_failed"}, (states, outs)
+    assert outs["orders_contract"]["status"] in ("escalated", "refused")
 
 
 @pytest.mark.postgres

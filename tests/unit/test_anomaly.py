@@ -60,7 +60,7 @@ def test_auto_picks_seasonal_with_enough_history_and_finds_nothing_in_a_clean_we
 
 def test_hourly_series_use_weekday_and_hour():
     start = datetime(2024, 4, 1)
-    series = [(start + timedelta(hours=h), 10.0 + (h % 24 >= 9) * 40 + h % 2) for h in range(24 * 28)]
+    series = [(start + timedelta(hours=h), 10.0 + (h % 24 >= 9) * 40 + h % 2) for h in range(24 * 35)]
     series[24 * 14 + 3] = (series[24 * 14 + 3][0], 55.0)  # 03:00 on a Monday, as busy as office hours
     found = AnomalyDetector(method="seasonal").detect(series)
     assert [(f["ts"], f["season"]) for f in found.flags] == [("2024-04-15T03:00:00", "Monday 03:00")]
@@ -93,10 +93,37 @@ def test_constant_series_is_normal_and_one_change_is_flagged():
     found = AnomalyDetector().detect([5.0] * 19 + [6.0])
     # MAD is 0, so the mean absolute deviation (1/20) scales it: 1 / (1.253314 * 0.05) = 15.958.
     assert [f["index"] for f in found.flags] == [19] and found.flags[0]["score"] == pytest.approx(15.958)
-    # Leave-one-out seasonal baselines of constant seasons have no spread at all: any change is infinite.
+    # Leave-one-out seasonal baselines of constant seasons have no spread at all: the change is flagged, but
+    # no score is made up (never an infinite one).
     series = [(date(2024, 1, 1) + timedelta(days=d), 7.0) for d in range(35)]
     series[30] = (series[30][0], 8.0)
-    assert [f["score"] for f in AnomalyDetector(method="seasonal").detect(series).flags] == ["inf"]
+    flags = AnomalyDetector(method="seasonal").detect(series).flags
+    assert [(f["index"], f["score"]) for f in flags] == [(30, None)] and "no spread" in flags[0]["score_note"]
+    assert "Infinity" not in json.dumps(flags)
+
+
+def _noisy_week(weeks: int, seed: int) -> list[tuple[date, float]]:
+    """Weekdays ~100, weekends ~30, with noise: an ordinary weekly pattern, nothing anomalous."""
+    rng, start = random.Random(seed), date(2024, 4, 1)
+    return [(start + timedelta(days=d), (30.0 if (start + timedelta(days=d)).weekday() >= 5 else 100.0)
+             + rng.gauss(0, 4)) for d in range(7 * weeks)]
+
+
+@pytest.mark.parametrize("weeks", [3, 4])
+def test_a_weekly_pattern_with_too_little_history_is_unknown_not_judged(weeks):
+    # 3 weeks: a global robust z would call ordinary weekends anomalous; 4 weeks: each day against 3 others.
+    for seed in range(5):
+        found = AnomalyDetector().detect(_noisy_week(weeks, seed))
+        assert (found.verdict, found.flags) == ("unknown", []), (seed, found)
+        assert "weekly pattern" in found.reason and f"only {weeks} point(s) per weekday" in found.reason
+
+
+def test_without_a_weekly_pattern_short_history_uses_the_whole_series():
+    rng = random.Random(5)
+    series = [(date(2024, 4, 1) + timedelta(days=d), 100.0 + rng.gauss(0, 4)) for d in range(21)]
+    series[10] = (series[10][0], 200.0)
+    found = AnomalyDetector().detect(series)
+    assert (found.method, [f["index"] for f in found.flags]) == ("robust_z", [10])
 
 
 def test_missing_values_are_skipped_not_zero():

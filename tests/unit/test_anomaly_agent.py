@@ -65,6 +65,22 @@ def test_the_model_explains_but_cannot_change_the_verdict(spiked):
     assert state["result"]["explanation"] == "All good, no anomalies at all."  # shown as the model's words only
 
 
+def test_the_explanation_counts_every_flag_even_those_the_model_was_not_shown(warehouse):
+    import random
+
+    from airflow_aimod.core.agents.anomaly_detector import MAX_FLAGS_IN_PROMPT
+
+    rng = random.Random(3)
+    values = [rng.gauss(100, 5) for _ in range(300)]
+    for i in range(0, 300, 9)[:31]:
+        values[i] = 400.0 + i  # 31 spikes, more than the prompt carries
+    state = run(warehouse, series=values)
+    flags = state["result"]["detection"]["flags"]
+    assert len(flags) == 31 > MAX_FLAGS_IN_PROMPT
+    explanation = state["result"]["explanation"]
+    assert "31 anomalous point(s)" in explanation and "and 28 more" in explanation, explanation
+
+
 def test_a_writing_metric_query_is_blocked_before_it_runs(spiked):
     before = sqlite3.connect(spiked).execute("SELECT COUNT(*) FROM orders").fetchone()[0]
     state = run(spiked, sql="DELETE FROM orders RETURNING order_date, id")

@@ -100,6 +100,33 @@ def test_pii_columns_get_counts_only_and_only_count_only_statements_touch_them(d
     assert not any("MIN(\"email\")" in q.sql or "GROUP BY \"email\"" in q.sql for q in queries)
 
 
+def test_pii_values_under_an_innocent_name_are_withheld(tmp_path):
+    path = tmp_path / "contacts.db"
+    with sqlite3.connect(path) as con:
+        con.execute("CREATE TABLE leads (id INTEGER PRIMARY KEY, contact TEXT, ref TEXT, tel TEXT, status TEXT)")
+        rows = [(i, f"person{i % 4}@example.org", "4111 1111 1111 1111" if i % 2 else "5500-0000-0000-0004",
+                 f"+49 30 {1234560 + i % 3}", "open" if i % 3 else "closed") for i in range(1, 13)]
+        con.executemany("INSERT INTO leads VALUES (?, ?, ?, ?, ?)", rows)
+    con.close()
+    profile, _ = profile_of(path, table="leads")
+    for name in ("contact", "ref", "tel"):
+        column = profile.column(name)
+        assert (column.pii, column.pii_by_value, column.top_values, column.min, column.max) == \
+            (True, True, [], None, None), column
+        assert column.distinct_count in (2, 3, 4)  # counts stay
+    status = profile.column("status")
+    assert (status.pii, sorted(t["value"] for t in status.top_values)) == (False, ["closed", "open"])
+    assert "@" not in str(profile.to_dict()) and "4111" not in str(profile.to_dict())
+
+
+def test_pii_value_patterns_leave_ordinary_values_alone():
+    from airflow_aimod.core.profiling.pii_values import looks_like_pii_value
+
+    assert all(map(looks_like_pii_value, ["a.b+c@mail.example.com", "+1 (415) 555-0100", "4111-1111-1111-1111"]))
+    assert not any(map(looks_like_pii_value, ["2024-05-31", "2024-05-31 14:00:00", "12345.67", "1234567890123456",
+                                              "delivered", "ORD-2024-0001", 4111111111111111, "v1.2.3"]))
+
+
 def test_a_large_table_is_sampled_and_says_so_while_the_row_count_stays_exact(db):
     profile, _ = profile_of(db, sample_rows=4)
     # step = ceil(10/4) = 3: rows 1, 4, 7, 10 -> ids 1, 4, 7, 10

@@ -51,17 +51,21 @@ def build_dataset(store) -> None:
 
 def check_health(queries) -> None:
     sql, router = queries.agent_health(window=HOUR, now=NOW)
-    assert sql == {"agent": "sql_agent", "runs": 21, "finished": 20, "succeeded": 18, "pending": 1,
-                   "success_rate": 0.9, "p50_s": 10.0, "p95_s": 19.0, "input_tokens": 22000,
+    assert sql == {"agent": "sql_agent", "runs": 21, "finished": 20, "succeeded": 18, "escalated": 0, "failed": 2,
+                   "waiting": 1, "running": 0, "pending": 1, "success_rate": 0.9, "escalation_rate": 0.0,
+                   "error_rate": 0.1, "p50_s": 10.0, "p95_s": 19.0, "input_tokens": 22000,
                    "output_tokens": 2200, "llm_calls": 20, "errors": 3, "timeouts": 2}
-    assert router == {"agent": "task_router", "runs": 10, "finished": 10, "succeeded": 10, "pending": 0,
-                      "success_rate": 1.0, "p50_s": 1.0, "p95_s": 1.0, "input_tokens": 500, "output_tokens": 50,
-                      "llm_calls": 10, "errors": 0, "timeouts": 0}
+    assert router == {"agent": "task_router", "runs": 10, "finished": 10, "succeeded": 10, "escalated": 0,
+                      "failed": 0, "waiting": 0, "running": 0, "pending": 0, "success_rate": 1.0,
+                      "escalation_rate": 0.0, "error_rate": 0.0, "p50_s": 1.0, "p95_s": 1.0, "input_tokens": 500,
+                      "output_tokens": 50, "llm_calls": 10, "errors": 0, "timeouts": 0}
 
 
 def check_business(queries) -> None:
     figures = queries.business(window=HOUR, now=NOW)
-    assert figures == {"requests_resolved": 20, "tasks_completed": 18, "needed_human": 4, "human_share": 0.2,
+    # 21 requests: 20 over (18 completed, 2 failed) and p1 still waiting for a person, who counts as needing one
+    assert figures == {"requests": 21, "requests_resolved": 20, "tasks_completed": 18, "requests_failed": 2,
+                       "requests_escalated": 0, "requests_waiting": 1, "needed_human": 5, "human_share": 5 / 21,
                        "resolution_p50_s": 11.0, "resolution_p95_s": 19.0, "resolution_mean_s": 11.5,
                        "cost": 4.62, "cost_by_model": {"gpt-4o-mini": 4.62, "offline": 0.0},
                        "unpriced_models": ["offline"]}

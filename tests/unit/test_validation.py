@@ -36,7 +36,7 @@ def spec(kind, **kwargs):
     ({"type": "expect_column_to_exist", "kwargs": {"column": "a"}, "meta": {}}, "unknown keys ['meta']"),
 ])
 def test_bad_specs_fail_with_what_to_fix(item, message):
-    with pytest.raises(ConfigurationError, match="expectation #2: .*" + _escaped(message)):
+    with pytest.raises(ConfigurationError, match=r"expectation #2 \(index 1\): .*" + _escaped(message)):
         parse_suite([{"type": "expect_column_to_exist", "kwargs": {"column": "a"}}, item])
 
 
@@ -195,6 +195,12 @@ def test_the_runner_counts_each_violation_exactly():
     assert failures[4]["unexpected_values"] == ["not a date"]
     assert failures[6]["observed_value"] == 6 and failures[6]["unexpected_count"] is None
     assert "missing" in failures[7]["error"]
+    assert all(f["number"] == f["index"] + 1 for f in summary["failures"])  # "#N" as parse errors count
+
+
+def test_parse_errors_name_the_expectation_by_number_and_index():
+    with pytest.raises(ConfigurationError, match=r"expectation #2 \(index 1\)"):
+        parse_suite([{"type": "expect_column_values_to_not_be_null", "kwargs": {"column": "id"}}, {"type": "nope"}])
 
 
 def test_values_of_withheld_columns_are_never_reported():

@@ -94,7 +94,9 @@ class _AnomalyNodes:
     def explain(self, state: AgentState) -> dict[str, Any]:
         work = state["work"]
         detection = dict(work["detection"])
-        shown = {**detection, "flags": detection["flags"][:MAX_FLAGS_IN_PROMPT]}
+        # The model sees at most MAX_FLAGS_IN_PROMPT flags but always the true count: it cannot hide a flag.
+        shown = {**detection, "flags": detection["flags"][:MAX_FLAGS_IN_PROMPT], "flag_count": len(detection["flags"]),
+                 "flags_not_shown": max(len(detection["flags"]) - MAX_FLAGS_IN_PROMPT, 0)}
         try:
             reply = self.rt.ask_json(state, anomaly_messages(state["request"], self.tools.subject, shown))
         except Exception as exc:

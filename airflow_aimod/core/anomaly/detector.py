@@ -3,8 +3,9 @@
 Methods: ``robust_z`` (modified z-score against the whole series' median and MAD),
 ``iqr`` (Tukey fences), ``seasonal`` (each point against the other points of its
 weekday — or weekday and hour for sub-daily series — so ordinary weekends are not
-"drops"), and ``auto`` (seasonal when every season has enough history, else robust_z).
-Too little history gives the verdict ``unknown`` with the reason, never a guess.
+"drops"), and ``auto`` (seasonal when every season has enough history; else robust_z, unless
+the seasons clearly differ — then too little history to model the pattern is ``unknown``).
+Too little history gives the verdict ``unknown`` with the reason, never a guess; no score is infinite.
 """
 
 from __future__ import annotations
@@ -22,8 +23,10 @@ from airflow_aimod.exceptions import ConfigurationError
 METHODS = ("auto", "robust_z", "iqr", "seasonal")
 MIN_POINTS = 8
 """Fewest points a whole-series method judges."""
-MIN_PER_SEASON = 3
-"""Fewest other points of the same season a seasonal baseline is built from."""
+MIN_PER_SEASON = 4
+"""Fewest other points of the same season a seasonal baseline is built from (3 judged noise as anomalies)."""
+PATTERN_P = 0.01
+"""One-way ANOVA p-value under which the seasons differ: a pattern a whole-series baseline would misjudge."""
 
 
 @dataclass(frozen=True)
@@ -62,6 +65,9 @@ class AnomalyDetector:
         method = self.method
         if method == "auto":
             method = "seasonal" if stamps and _seasons_ready(_seasons(stamps)) else "robust_z"
+            if method == "robust_z" and stamps and (p := _pattern_p(_seasons(stamps), values)) is not None \
+                    and p < PATTERN_P:
+                return self._result("unknown", "seasonal", len(values), _too_short(_seasons(stamps), p), [])
         if method == "seasonal" and not stamps:
             raise ConfigurationError("the seasonal method needs timestamps: pass (timestamp, value) pairs")
         if len(values) < MIN_POINTS:
@@ -158,6 +164,35 @@ def _seasons_ready(seasons: Sequence[tuple[int, int | None]]) -> bool:
     return bool(counts) and all(c > MIN_PER_SEASON for c in counts.values())
 
 
+def _pattern_p(seasons: Sequence[tuple[int, int | None]], values: Sequence[float]) -> float | None:
+    """One-way ANOVA p-value that the seasons share one mean (None when it cannot be tested). Rank tests
+    (Kruskal–Wallis) lack the power at three points a season, which is when the answer matters."""
+    groups: dict[tuple[int, int | None], list[float]] = {}
+    for season, value in zip(seasons, values):
+        groups.setdefault(season, []).append(value)
+    usable = [g for g in groups.values() if len(g) >= 2]
+    if len(usable) < 2 or len(set(values)) < 2:
+        return None
+    import warnings
+
+    from scipy.stats import f_oneway
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # seasons without spread: a degenerate F, handled below
+        p = float(f_oneway(*usable).pvalue)
+    return p if math.isfinite(p) else None
+
+
+def _too_short(seasons: Sequence[tuple[int, int | None]], p: float) -> str:
+    counts: dict[tuple[int, int | None], int] = {}
+    for season in seasons:
+        counts[season] = counts.get(season, 0) + 1
+    unit = "weekday" if all(s[1] is None for s in seasons) else "weekday and hour"
+    return (f"the series has a weekly pattern (ANOVA p = {p:.2g}) but only {min(counts.values())} point(s) "
+            f"per {unit}; a seasonal baseline needs at least {MIN_PER_SEASON + 1}, and a whole-series one would "
+            "judge ordinary days by the others")
+
+
 def _season_name(season: tuple[int, int | None]) -> str:
     day = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")[season[0]]
     return day if season[1] is None else f"{day} {season[1]:02d}:00"
@@ -168,5 +203,6 @@ def _flag(i: int, stamps: Sequence[Any], value: float, band: tuple[float, float]
     low, high = band
     return {"index": i, "ts": stamps[i].isoformat() if stamps else None, "value": value,
             "expected_low": round(low, 6), "expected_high": round(high, 6),
-            "score": round(score, 3) if math.isfinite(score) else ("inf" if score > 0 else "-inf"),
+            "score": round(score, 3) if math.isfinite(score) else None,
+            **({} if math.isfinite(score) else {"score_note": "the baseline has no spread: any change stands out"}),
             "direction": "spike" if value > high else "drop", "method": method, **extra}

@@ -17,10 +17,16 @@ def answer(context: dict[str, Any]) -> dict[str, Any]:
                 "confidence": 0.0}
     if not flags:
         return {"summary": f"{subject}: {detection.get('reason')}; nothing to act on.", "confidence": 0.8}
+    total = _total(detection, flags)  # the detector's count, not how many flags this prompt carries
     described = "; ".join(_describe(f) for f in flags[:SHOWN])
-    more = f" and {len(flags) - SHOWN} more" if len(flags) > SHOWN else ""
-    return {"summary": f"{subject}: {len(flags)} anomalous point(s) by {detection.get('method')} — {described}{more}.",
+    more = f" and {total - min(SHOWN, len(flags))} more" if total > min(SHOWN, len(flags)) else ""
+    return {"summary": f"{subject}: {total} anomalous point(s) by {detection.get('method')} — {described}{more}.",
             "confidence": 0.8}
+
+
+def _total(detection: dict[str, Any], flags: list[Any]) -> int:
+    count = detection.get("flag_count")
+    return int(count) if isinstance(count, int) and not isinstance(count, bool) and count >= len(flags) else len(flags)
 
 
 def _describe(flag: dict[str, Any]) -> str:

@@ -33,6 +33,8 @@ class ColumnProfile:
     primary_key: bool = False
     unique: bool = False
     """Every non-null value distinct (then ``top_values`` is empty: each value occurs once)."""
+    pii_by_value: bool = False
+    """Withheld because sampled values looked like PII (e-mails, phones, cards), whatever the column's name."""
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

@@ -13,6 +13,7 @@ from collections.abc import Callable, Collection, Sequence
 from typing import Any
 
 from airflow_aimod.core.executors.base import QueryResult, looks_like_pii, quote_ident
+from airflow_aimod.core.profiling.pii_values import any_pii_value
 from airflow_aimod.core.profiling._queries import ColumnPlan, ProfileQuery, QueryBuilder, interpolate
 from airflow_aimod.core.profiling._types import NUMERIC, ORDERED, family_of, infer_type, probes_of
 from airflow_aimod.core.profiling.profile import ColumnProfile, TableProfile
@@ -118,6 +119,8 @@ class TableProfiler:
         mean = raw.get("mean") if inferred in NUMERIC else None
         quantiles = self._quantiles(builder, plan, non_null, budget) if inferred in NUMERIC else None
         top = [] if unique else self._top_values(builder, plan, budget)
+        if any_pii_value([raw.get("min"), raw.get("max"), *(t["value"] for t in top)]):
+            return ColumnProfile(**{**common, "pii": True}, pii_by_value=True)  # withheld as a declared PII column
         return ColumnProfile(**common, min=raw.get("min") if ordered else None, max=raw.get("max") if ordered else None,
                              mean=None if mean is None else round(float(mean), 6), quantiles=quantiles, top_values=top)
 

@@ -23,6 +23,7 @@ _OUTCOME_MERGE = (
     "status = excluded.status, reason = excluded.reason, model = excluded.model, dag_id = excluded.dag_id, "
     "run_id = excluded.run_id, ended_at = excluded.ended_at, input_tokens = excluded.input_tokens, "
     "output_tokens = excluded.output_tokens, llm_calls = excluded.llm_calls, cost = excluded.cost, "
+    "request = CASE WHEN excluded.request = '' THEN aimod_outcomes.request ELSE excluded.request END, "
     "started_at = {least}(aimod_outcomes.started_at, excluded.started_at), "
     "needed_human = {greatest}(aimod_outcomes.needed_human, excluded.needed_human)"
 )

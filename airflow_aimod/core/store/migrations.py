@@ -58,6 +58,10 @@ MIGRATIONS: tuple[Migration, ...] = (
             task_type TEXT NOT NULL, tokens BIGINT NOT NULL DEFAULT 0, reserved BIGINT NOT NULL DEFAULT 0,
             updated_at DOUBLE PRECISION NOT NULL, PRIMARY KEY (dag_id, run_id, task_key, try_number, task_type))""",
     )),
+    Migration(4, "outcome request text", (
+        "ALTER TABLE aimod_outcomes ADD COLUMN request TEXT NOT NULL DEFAULT ''",
+        "CREATE INDEX IF NOT EXISTS aimod_outcomes_run ON aimod_outcomes (run_id)",
+    )),
 )
 
 LATEST = MIGRATIONS[-1].version

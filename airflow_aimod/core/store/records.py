@@ -49,6 +49,7 @@ class Outcome:
     llm_calls: int = 0
     needed_human: bool = False
     cost: float = 0.0
+    request: str = ""
 
     def __post_init__(self) -> None:
         if not self.trace_id or not self.agent or not self.status:

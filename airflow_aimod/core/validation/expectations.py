@@ -121,7 +121,7 @@ def parse_suite(items: Iterable[Any] | None) -> tuple[ExpectationSpec, ...]:
         try:
             specs.append(ExpectationSpec.of(item))
         except ConfigurationError as exc:
-            raise ConfigurationError(f"expectation #{index}: {exc}") from None
+            raise ConfigurationError(f"expectation #{index} (index {index - 1}): {exc}") from None
     return tuple(specs)
 
 

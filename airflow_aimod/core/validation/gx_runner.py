@@ -109,7 +109,7 @@ class GxRunner:
     def _failure(self, index: int, spec: ExpectationSpec, result: Mapping[str, Any]) -> dict[str, Any]:
         detail = result.get("result") or {}
         withheld = bool(spec.column and spec.column.lower() in self.withheld)
-        failure = {"index": index, **spec.to_dict(), "column": spec.column,
+        failure = {"index": index, "number": index + 1, **spec.to_dict(), "column": spec.column,
                    "element_count": detail.get("element_count"), "unexpected_count": detail.get("unexpected_count"),
                    "unexpected_percent": _rounded(detail.get("unexpected_percent")),
                    "unexpected_values": [] if withheld else self._examples(detail.get("partial_unexpected_list")),
