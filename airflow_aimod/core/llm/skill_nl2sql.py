@@ -7,7 +7,7 @@ from typing import Any
 
 
 def answer(context: dict[str, Any]) -> dict[str, Any]:
-    from airflow_aimod.core.llm.nl2sql import SqlComposer
+    from airflow_aimod.core.llm.offline.nl2sql.composer import SqlComposer
     from airflow_aimod.core.schema import Catalog
 
     today = date.fromisoformat(context["today"]) if context.get("today") else date.today()

@@ -14,7 +14,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from functools import lru_cache
 from typing import Any, NamedTuple
 
-from airflow_aimod.core.llm._route_vocabulary import CONCEPTS, ELIDED, STOP_WORDS, TABLE_PREFIXES
+from airflow_aimod.core.llm.offline.route._vocabulary import CONCEPTS, ELIDED, STOP_WORDS, TABLE_PREFIXES
 
 _WORD = re.compile(r"\w+(?:'\w+)*")
 _YEAR = re.compile(r"(?:19|20)\d\d")

@@ -6,13 +6,13 @@ comparisons and dates filter it, and what a listing shows.
 
 from __future__ import annotations
 
-from airflow_aimod.core.llm._nl2sql_dates import Compare
-from airflow_aimod.core.llm._nl2sql_lexicon import Lexicon, is_date
-from airflow_aimod.core.llm._nl2sql_reading import (
+from airflow_aimod.core.llm.offline.nl2sql._dates import Compare
+from airflow_aimod.core.llm.offline.nl2sql._lexicon import Lexicon, is_date
+from airflow_aimod.core.llm.offline.nl2sql._reading import (
     Reading, Refusal, column_of, is_measure, read_dates, read_unknown, read_values,
 )
-from airflow_aimod.core.llm._nl2sql_scan import Item
-from airflow_aimod.core.llm._nl2sql_text import QUANTITY_PARTS, split_identifier, stem
+from airflow_aimod.core.llm.offline.nl2sql._scan import Item
+from airflow_aimod.core.llm.offline.nl2sql._text import QUANTITY_PARTS, split_identifier, stem
 
 _SOLD = stem("sold")
 

@@ -10,9 +10,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date
 
-from airflow_aimod.core.llm._nl2sql_dates import Compare, DateRange, match_compare, match_date, match_rank
-from airflow_aimod.core.llm._nl2sql_lexicon import Lexicon, Target
-from airflow_aimod.core.llm._nl2sql_text import (
+from airflow_aimod.core.llm.offline.nl2sql._dates import Compare, DateRange, match_compare, match_date, match_rank
+from airflow_aimod.core.llm.offline.nl2sql._lexicon import Lexicon, Target
+from airflow_aimod.core.llm.offline.nl2sql._text import (
     AUXILIARIES, EVENT_VERBS, MARK_PHRASES, STOP, TIME_UNITS, TOLERATED, Token, tokenize,
 )
 

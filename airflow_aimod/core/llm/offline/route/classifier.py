@@ -3,7 +3,7 @@
 A hosted model reads the agents' names, descriptions and examples in the route prompt;
 this classifier reads the same and nothing else (it never imports the registry).
 
-1. Text to terms (``_route_terms``, words from ``_route_vocabulary``): stemmed, stop
+1. Text to terms (``_terms``, words from ``_vocabulary``): stemmed, stop
    words dropped, snake_case names split, phrases and synonyms mapped onto shared
    concepts ("crashed" and "error" count as fail), one-typo words corrected;
    adjacent terms also form bigrams.
@@ -30,8 +30,8 @@ import unicodedata
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from airflow_aimod.core.llm import _route_terms as route_terms
-from airflow_aimod.core.llm import _route_vocabulary as vocabulary
+from airflow_aimod.core.llm.offline.route import _terms as route_terms
+from airflow_aimod.core.llm.offline.route import _vocabulary as vocabulary
 
 _CLAUSE_SPLIT = re.compile(r"[.?!;\n]+|\b(?:and also|and then|as well as|also|plus|then|after that|and)\b")
 _MAX_SCAN = 200_000  # characters searched for unsafe patterns

@@ -13,7 +13,7 @@ import re
 from dataclasses import dataclass
 from datetime import date, timedelta
 
-from airflow_aimod.core.llm._nl2sql_text import TIME_UNITS, Token
+from airflow_aimod.core.llm.offline.nl2sql._text import TIME_UNITS, Token
 
 MONTHS = {name.lower(): i for i, name in enumerate(calendar.month_name) if name}
 MONTHS.update({name.lower(): i for i, name in enumerate(calendar.month_abbr) if name})

@@ -12,7 +12,7 @@ from dataclasses import dataclass, replace
 from functools import cached_property
 from typing import Any
 
-from airflow_aimod.core.llm._nl2sql_text import (
+from airflow_aimod.core.llm.offline.nl2sql._text import (
     CONCEPT_PARTS, CONCEPT_WORDS, GENERIC_PARTS, LABEL_PARTS, QUANTITY_PARTS, STOP, SYNONYMS, Token, singular,
     split_identifier, stem, tokenize,
 )

@@ -1,8 +1,8 @@
 """The offline engine's NL→SQL skill: a deterministic semantic parser over the live catalog.
 
-``SqlComposer.compose`` reads a question in three passes (``_nl2sql_scan``: phrases →
-schema references and keywords; ``_nl2sql_reading`` and ``_nl2sql_roles``: roles;
-``_nl2sql_plan``: tables, joins and query shape) and writes one SELECT. Everything it knows about the database
+``SqlComposer.compose`` reads a question in three passes (``_scan``: phrases →
+schema references and keywords; ``_reading`` and ``_roles``: roles;
+``_plan``: tables, joins and query shape) and writes one SELECT. Everything it knows about the database
 comes from the catalog passed in: names, types, sample values and foreign keys. When
 the question needs something the schema does not have, or asks to change data, it
 refuses and says why instead of guessing.
@@ -16,15 +16,15 @@ from dataclasses import replace
 from datetime import date
 from typing import Any
 
-from airflow_aimod.core.llm._nl2sql_joins import JoinGraph
-from airflow_aimod.core.llm._nl2sql_lexicon import Lexicon
-from airflow_aimod.core.llm._nl2sql_place import Infeasible
-from airflow_aimod.core.llm._nl2sql_plan import Planner
-from airflow_aimod.core.llm._nl2sql_reading import Reading, Refusal
-from airflow_aimod.core.llm._nl2sql_roles import interpret
-from airflow_aimod.core.llm._nl2sql_scan import Item, scan
-from airflow_aimod.core.llm._nl2sql_sql import Agg, Bucket, Col, Cond, Out, Product, Query, Renderer, Semi
-from airflow_aimod.core.llm._nl2sql_text import DML_WORDS, tokenize
+from airflow_aimod.core.llm.offline.nl2sql._joins import JoinGraph
+from airflow_aimod.core.llm.offline.nl2sql._lexicon import Lexicon
+from airflow_aimod.core.llm.offline.nl2sql._place import Infeasible
+from airflow_aimod.core.llm.offline.nl2sql._plan import Planner
+from airflow_aimod.core.llm.offline.nl2sql._reading import Reading, Refusal
+from airflow_aimod.core.llm.offline.nl2sql._roles import interpret
+from airflow_aimod.core.llm.offline.nl2sql._scan import Item, scan
+from airflow_aimod.core.llm.offline.nl2sql._sql import Agg, Bucket, Col, Cond, Out, Product, Query, Renderer, Semi
+from airflow_aimod.core.llm.offline.nl2sql._text import DML_WORDS, tokenize
 from airflow_aimod.core.schema import Catalog
 
 READ_ONLY = "read-only: I can only answer questions with SELECT queries"

@@ -2,18 +2,18 @@
 
 Values found in the data become filters; a word the schema cannot ground ends the
 reading with a ``Refusal`` that names it (and, for a proper noun, the column it would
-belong to), instead of a guess. ``_nl2sql_roles`` assigns the remaining roles.
+belong to), instead of a guess. ``_roles`` assigns the remaining roles.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from airflow_aimod.core.llm._nl2sql_dates import Compare, DateRange, is_iso_date
-from airflow_aimod.core.llm._nl2sql_joins import JoinGraph
-from airflow_aimod.core.llm._nl2sql_lexicon import Lexicon, Target, is_key
-from airflow_aimod.core.llm._nl2sql_scan import Item
-from airflow_aimod.core.llm._nl2sql_text import GENERIC_HEADS, NON_DATA, split_identifier, stem
+from airflow_aimod.core.llm.offline.nl2sql._dates import Compare, DateRange, is_iso_date
+from airflow_aimod.core.llm.offline.nl2sql._joins import JoinGraph
+from airflow_aimod.core.llm.offline.nl2sql._lexicon import Lexicon, Target, is_key
+from airflow_aimod.core.llm.offline.nl2sql._scan import Item
+from airflow_aimod.core.llm.offline.nl2sql._text import GENERIC_HEADS, NON_DATA, split_identifier, stem
 
 
 class Refusal(Exception):
