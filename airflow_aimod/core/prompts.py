@@ -49,12 +49,17 @@ def context_block(context: Mapping[str, Any]) -> str:
     return "<aimod-context>" + text.replace("<", "\\u003c").replace(">", "\\u003e") + "</aimod-context>"
 
 
-def route_messages(request: str, agents: Sequence[Mapping[str, Any]]) -> Prompt:
-    """Messages asking which agent should take ``request``."""
+def route_messages(request: str, agents: Sequence[Mapping[str, Any]], *, schema: Sequence[str] = ()) -> Prompt:
+    """Messages asking which agent should take ``request``; ``schema``: the warehouse's words (bounded)."""
     catalog = [{"name": a["name"], "description": a["description"], "examples": list(a.get("examples", ()))}
                for a in agents]
     context = {"task": "route", "request": request, "agents": catalog}
+    if schema:
+        context["schema"] = list(schema)
     human = f"Request:\n{request}\n\nAgents (name, description, examples) are in this JSON:\n{context_block(context)}"
+    if schema:
+        human += "\nThe \"schema\" list holds words of the connected warehouse's table and column names: a request " \
+                 "naming them is about that data."
     return Prompt.of(context, ROUTE_SYSTEM, human)
 
 

@@ -145,6 +145,36 @@ def extract_terms(text: str, limit: int, index: Index | None = None) -> list[Ter
     return terms[:limit]
 
 
+def ground_in_schema(terms: list[Term], schema: Iterable[str], index: Index) -> list[Term]:
+    """Words no agent uses that name the warehouse's tables or columns count as the feature "data"."""
+    known = {_stem(w) for w in schema}
+    short = sorted(w for w in known if _abbreviation_like(w))
+    grounded = []
+    for term in terms:
+        word = _stem(term.surface) if " " not in term.surface else ""
+        if word and (word in known or any(_abbreviates(part, word) for part in short)):
+            term = Term(_DATA, term.surface, term.is_name, "data")
+        grounded.append(term)
+    return grounded
+
+
+def _abbreviation_like(part: str) -> bool:
+    return 2 <= len(part) <= 4 and part.isalpha() and not any(ch in "aeiou" for ch in part[1:])
+
+
+def _abbreviates(part: str, word: str) -> bool:
+    """'acct' → 'account', 'inv' → 'invoice', 'hrs' → 'hour': first letter equal, letters in order."""
+    if part.endswith("s") and len(part) > 2 and _abbreviates(part[:-1], word):
+        return True
+    if len(word) <= len(part) or word[0] != part[0]:
+        return False
+    rest = iter(word[1:])
+    return all(ch in rest for ch in part[1:])
+
+
+_DATA = "data"
+
+
 def _word_terms(word: str, stem: str, is_name: bool, surface: str) -> list[Term]:
     if stem in _SYNONYMS:
         name, features = _SYNONYMS[stem]

@@ -94,9 +94,12 @@ class RouteClassifier:
         self.max_chars = max_chars
         self.max_terms = max_terms
 
-    def classify(self, request: str, agents: Sequence[Mapping[str, Any]]) -> dict:
+    def classify(self, request: str, agents: Sequence[Mapping[str, Any]], *, schema: Sequence[str] = ()) -> dict:
         """Score ``request`` against ``agents`` (``name``, ``description``, ``examples``).
 
+        ``schema``: words of the connected warehouse's table and column names. A request word
+        that no agent uses but the warehouse does names the warehouse's data: it counts as the
+        word "data" (evidence of a data request) instead of diluting the request as unknown.
         Returns ``{"agent", "confidence", "scores", "rationale", "matched_terms"}``, JSON-safe;
         ``scores`` sum to at most 1, the remainder being "none of these".
         """
@@ -108,6 +111,8 @@ class RouteClassifier:
             return _result({}, "no agents to choose from", {})
         index = route_terms.build_index(route_terms.agent_key(agents))
         terms = route_terms.extract_terms(text, self.max_terms, index)
+        if schema:
+            terms = route_terms.ground_in_schema(terms, schema, index)
         probs = self._probabilities(terms, index)
         notes = []
         unsafe = _unsafe_reasons(request)
