@@ -58,6 +58,13 @@ MIGRATIONS: tuple[Migration, ...] = (
             task_type TEXT NOT NULL, tokens BIGINT NOT NULL DEFAULT 0, reserved BIGINT NOT NULL DEFAULT 0,
             updated_at DOUBLE PRECISION NOT NULL, PRIMARY KEY (dag_id, run_id, task_key, try_number, task_type))""",
     )),
+    Migration(4, "verified examples", (
+        """CREATE TABLE IF NOT EXISTS aimod_examples (
+            example_id TEXT PRIMARY KEY, agent TEXT NOT NULL, conn_id TEXT NOT NULL DEFAULT '',
+            schema_fingerprint TEXT NOT NULL DEFAULT '', question TEXT NOT NULL, answer TEXT NOT NULL,
+            source TEXT NOT NULL, verified_by TEXT NOT NULL, verified_at DOUBLE PRECISION NOT NULL)""",
+        "CREATE INDEX IF NOT EXISTS aimod_examples_scope ON aimod_examples (agent, conn_id, verified_at)",
+    )),
 )
 
 LATEST = MIGRATIONS[-1].version
