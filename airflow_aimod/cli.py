@@ -1,14 +1,15 @@
 """``aimod``: try the agents outside a DAG.
 
   aimod agents                                   the fifteen agents as JSON
-  aimod route [--llm offline|CONN_ID] TEXT       where the router would send TEXT
+  aimod route [--llm offline|CONN_ID] [--conn-id ID] TEXT   where the router would send TEXT
   aimod sql check [--dialect D] [--max-tables N] [--pii-tables a,b] SQL
   aimod sql ask --conn-id ID [--llm offline|CONN_ID] [--pii-tables a,b] QUESTION
+  aimod examples add|list|remove|export|import   verified examples (see ``cli_examples``)
   aimod demo                                     the offline end-to-end demo
 
 Exit codes: 0 success (for ``sql check``: allowed, with or without approval),
 1 rejected or failed, 2 usage or configuration error. ``sql check`` and
-``route --llm offline`` load only the pure core: no Airflow, no LangChain.
+``route --llm offline`` (without ``--conn-id``) load only the pure core: no Airflow, no LangChain.
 """
 
 from __future__ import annotations
@@ -44,8 +45,12 @@ def cmd_route(args: argparse.Namespace) -> int:
         from airflow_aimod.core.llm.engine import answer_context
         from airflow_aimod.core.registry import routing_catalog
 
-        agents = routing_catalog()
-        reply = answer_context({"task": "route", "request": args.text, "agents": agents})
+        agents, words = routing_catalog(), []
+        if args.conn_id:  # the warehouse's words and the verified examples (this loads Airflow)
+            from airflow_aimod.cli_examples import router_knowledge
+
+            agents, words = router_knowledge(args.conn_id)
+        reply = answer_context({"task": "route", "request": args.text, "agents": agents, "schema": words})
         scores = normalize_scores(reply.get("scores"), [a["name"] for a in agents])
         decision = decide(scores, threshold=args.threshold, rationale=str(reply.get("rationale", "")))
         _print(decision.to_dict())
@@ -57,7 +62,13 @@ def _route_with_connection(args: argparse.Namespace) -> int:
     from airflow_aimod.core.agents.task_router import build_graph
     from airflow_aimod.core.registry import get_agent
 
-    state = _run_graph(get_agent("task_router"), args.llm, args.text, lambda rt: build_graph(rt, threshold=args.threshold))
+    agents, words = None, ()
+    if args.conn_id:
+        from airflow_aimod.cli_examples import router_knowledge
+
+        agents, words = router_knowledge(args.conn_id)
+    state = _run_graph(get_agent("task_router"), args.llm, args.text,
+                       lambda rt: build_graph(rt, threshold=args.threshold, agents=agents, schema=words))
     result = dict(state.get("result") or {})
     result.setdefault("decision", "human_review")
     _print({**result, "trace_id": state["trace_id"], "status": state["status"], "reason": state.get("reason", "")})
@@ -87,7 +98,9 @@ def cmd_sql_ask(args: argparse.Namespace) -> int:
     envelope = spec.envelope.override({"sql": sql})
     dialect = dialect_for(get_connection(args.conn_id).conn_type)
     with open_readonly_executor(args.conn_id) as executor:
-        tools = SqlAgentTools(executor, SchemaSelector(), max_rows=args.max_rows)
+        from airflow_aimod.cli_examples import sql_examples
+
+        tools = SqlAgentTools(executor, SchemaSelector(), max_rows=args.max_rows, examples=sql_examples(args.conn_id))
         state = _run_graph(spec, args.llm, args.question, lambda rt: build_graph(rt, tools),
                            envelope=envelope, dialect=dialect)
     result = state.get("result") or {}
@@ -133,6 +146,7 @@ def build_parser() -> argparse.ArgumentParser:
     route.add_argument("text")
     route.add_argument("--llm", default="offline", help="'offline' or an aimod_llm connection id")
     route.add_argument("--threshold", type=float, default=0.85)
+    route.add_argument("--conn-id", help="the warehouse the agents use: its schema and verified examples inform routing")
     route.set_defaults(func=cmd_route)
 
     sql = sub.add_parser("sql", help="check SQL, or ask the SQL agent").add_subparsers(dest="sql_command", required=True)
@@ -152,6 +166,10 @@ def build_parser() -> argparse.ArgumentParser:
     ask.add_argument("--pii-columns", default="")
     ask.add_argument("--max-rows", type=int, default=100)
     ask.set_defaults(func=cmd_sql_ask)
+
+    from airflow_aimod.cli_examples import add_parser as add_examples_parser
+
+    add_examples_parser(sub)
 
     demo = sub.add_parser("demo", help="run the offline end-to-end demo")
     demo.add_argument("--workdir", default=".aimod-demo", help="where the demo keeps its Airflow home and warehouse")

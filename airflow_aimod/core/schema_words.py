@@ -30,3 +30,12 @@ def schema_words(catalog: Mapping[str, Any]) -> list[str]:
         for column in table.get("columns", ()):
             words.update(identifier_words(str(column.get("name", ""))))
     return sorted(w for w in words if len(w) > 1 and w not in _GENERIC)[:_MAX_WORDS]
+
+
+def schema_fingerprint(catalog: Mapping[str, Any]) -> str:
+    """A short hash of the tables, columns and types of ``catalog``: it changes when the schema does."""
+    import hashlib
+
+    shape = sorted(f"{t.get('name')}.{c.get('name')}:{c.get('type')}" for t in catalog.get("tables", ())
+                   for c in t.get("columns", ()))
+    return hashlib.blake2b("\n".join(shape).encode(), digest_size=8).hexdigest()

@@ -7,8 +7,9 @@ question of the same shape with the new question's literals.
 
 from __future__ import annotations
 
-from airflow_aimod.core.examples.retrieval import ExampleIndex
+from airflow_aimod.core.examples.retrieval import ExampleIndex, closest
 from airflow_aimod.core.examples.reuse import rebind, shape
+from airflow_aimod.core.examples.routing import teach_router
 from airflow_aimod.core.examples.store import Example, ExampleStore
 
-__all__ = ["Example", "ExampleIndex", "ExampleStore", "rebind", "shape"]
+__all__ = ["Example", "ExampleIndex", "ExampleStore", "closest", "rebind", "shape", "teach_router"]

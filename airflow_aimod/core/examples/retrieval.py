@@ -11,6 +11,7 @@ import math
 import re
 from collections import Counter, defaultdict
 from collections.abc import Sequence
+from typing import Any
 
 _WORD = re.compile(r"[^\W_]+")
 
@@ -51,3 +52,9 @@ class ExampleIndex:
                 norm = self.k1 * (1.0 - self.b + self.b * self.lengths[i] / (self.avg or 1.0))
                 scores[i] += idf * tf * (self.k1 + 1.0) / (tf + norm)
         return sorted(scores.items(), key=lambda pair: (-pair[1], pair[0]))[:k]
+
+
+def closest(examples: Sequence[Any], question: str, k: int = 3) -> list[Any]:
+    """The ``k`` examples (anything with a ``question``) most similar to ``question``, best first."""
+    index = ExampleIndex([e.question for e in examples])
+    return [examples[i] for i, _ in index.search(question, k)]

@@ -1,0 +1,149 @@
+"""``aimod examples add|list|remove|export|import``: verified examples in the AiMod store.
+
+An SQL example is checked first: the SQL guard must allow it and it must name only tables and
+columns of the connection's live schema. A router example must name an agent the router knows.
+"""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import json
+import sys
+from typing import Any
+
+from airflow_aimod.exceptions import ConfigurationError
+
+
+def open_examples() -> Any:
+    """The ``ExampleStore`` of the configured AiMod store."""
+    from airflow_aimod.core.examples import ExampleStore
+    from airflow_aimod.observability.sinks import shared_store, store_url
+
+    url = store_url()
+    if url is None:
+        raise ConfigurationError("the AiMod store is off ([aimod] store_url): set it to keep verified examples")
+    return ExampleStore(shared_store(url))
+
+
+def live_catalog(conn_id: str) -> Any:
+    from airflow_aimod.hooks.warehouse import open_readonly_executor
+
+    with open_readonly_executor(conn_id) as executor:
+        return executor.catalog()
+
+
+def sql_examples(conn_id: str):
+    """question -> the closest verified SQL examples of ``conn_id`` (for ``SqlAgentTools(examples=...)``)."""
+    from airflow_aimod.core.examples import closest
+
+    stored = open_examples().list(agent="sql_agent", conn_id=conn_id)
+    return lambda question: [{"question": e.question, "sql": e.answer} for e in closest(stored, question)]
+
+
+def cmd_add(args: argparse.Namespace) -> int:
+    who = args.verified_by or getpass.getuser()
+    if args.agent == "task_router":
+        example = _router_example(args, who)
+    elif args.agent == "sql_agent":
+        example = _sql_example(args, who)
+    else:
+        raise ConfigurationError(f"examples are kept for sql_agent and task_router, not {args.agent!r}")
+    _print({"id": open_examples().add(example), "agent": example.agent})
+    return 0
+
+
+def _router_example(args: argparse.Namespace, who: str) -> Any:
+    from airflow_aimod.core.examples import Example
+    from airflow_aimod.core.registry import routing_catalog
+
+    names = [a["name"] for a in routing_catalog()]
+    if not args.request or args.route not in names:
+        raise ConfigurationError(f"a router example needs --request TEXT and --route one of: {', '.join(names)}")
+    return Example(agent="task_router", question=args.request, answer=args.route, verified_by=who,
+                   conn_id=args.conn_id or "")
+
+
+def _sql_example(args: argparse.Namespace, who: str) -> Any:
+    import sqlglot
+
+    from airflow_aimod.core.examples import Example
+    from airflow_aimod.core.examples.reuse import fits
+    from airflow_aimod.core.schema_words import schema_fingerprint
+    from airflow_aimod.core.sqlguard import SqlGuard
+
+    if not args.conn_id or not args.question or not args.sql:
+        raise ConfigurationError("an SQL example needs --conn-id ID --question TEXT --sql SQL ('-' reads stdin)")
+    sql = sys.stdin.read() if args.sql == "-" else args.sql
+    catalog = live_catalog(args.conn_id)
+    verdict = SqlGuard(dialect=catalog.dialect).check(sql)
+    if not verdict.allowed:
+        raise ConfigurationError(f"the SQL guard refuses this query: {'; '.join(map(str, verdict.violations))}")
+    if not fits(sqlglot.parse_one(sql, read=catalog.dialect), catalog):
+        raise ConfigurationError(f"the query names a table or column that {args.conn_id!r} does not have")
+    return Example(agent="sql_agent", question=args.question, answer=sql.strip(), verified_by=who,
+                   conn_id=args.conn_id, schema_fingerprint=schema_fingerprint(catalog.to_dict()))
+
+
+def router_knowledge(conn_id: str) -> tuple[list[dict[str, Any]], list[str]]:
+    """The router's agents taught by the verified examples of ``conn_id``, and the warehouse's words."""
+    from airflow_aimod.core.examples import teach_router
+    from airflow_aimod.core.registry import routing_catalog
+    from airflow_aimod.core.schema_words import schema_words
+
+    store = open_examples()
+    examples = store.list(agent="task_router") + store.list(agent="sql_agent", conn_id=conn_id)
+    return teach_router(routing_catalog(), examples), schema_words(live_catalog(conn_id).to_dict())
+
+
+def cmd_list(args: argparse.Namespace) -> int:
+    _print([e.to_dict() for e in open_examples().list(agent=args.agent, conn_id=args.conn_id)])
+    return 0
+
+
+def cmd_remove(args: argparse.Namespace) -> int:
+    removed = open_examples().remove(args.id)
+    _print({"id": args.id, "removed": removed})
+    return 0 if removed else 1
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    sys.stdout.write(open_examples().export(agent=args.agent, conn_id=args.conn_id))
+    return 0
+
+
+def cmd_import(args: argparse.Namespace) -> int:
+    text = sys.stdin.read() if args.file == "-" else open(args.file, encoding="utf-8").read()
+    _print({"imported": len(open_examples().import_lines(text))})
+    return 0
+
+
+def add_parser(sub: Any) -> None:
+    """Register ``aimod examples ...`` on the top-level subparsers."""
+    examples = sub.add_parser("examples", help="verified examples the agents reuse").add_subparsers(
+        dest="examples_command", required=True)
+    add = examples.add_parser("add", help="add a verified example")
+    add.add_argument("--agent", required=True, help="sql_agent or task_router")
+    add.add_argument("--conn-id", help="the warehouse connection the example is about")
+    add.add_argument("--question", help="sql_agent: the question")
+    add.add_argument("--sql", help="sql_agent: the verified SQL ('-' reads stdin)")
+    add.add_argument("--request", help="task_router: the request")
+    add.add_argument("--route", help="task_router: the agent it should go to")
+    add.add_argument("--verified-by", help="who verified it (default: the current user)")
+    add.set_defaults(func=cmd_add)
+    for name, func, text in (("list", cmd_list, "list examples as JSON"),
+                             ("export", cmd_export, "print examples as JSON lines")):
+        cmd = examples.add_parser(name, help=text)
+        cmd.add_argument("--agent")
+        cmd.add_argument("--conn-id")
+        cmd.set_defaults(func=func)
+    remove = examples.add_parser("remove", help="revoke one example")
+    remove.add_argument("id")
+    remove.set_defaults(func=cmd_remove)
+    imp = examples.add_parser("import", help="add examples from 'export' output")
+    imp.add_argument("file", help="a JSON-lines file, or '-' for stdin")
+    imp.set_defaults(func=cmd_import)
+
+
+def _print(data: Any) -> None:
+    print(json.dumps(data, indent=2, sort_keys=True, default=str))
