@@ -145,17 +145,30 @@ def extract_terms(text: str, limit: int, index: Index | None = None) -> list[Ter
     return terms[:limit]
 
 
-def ground_in_schema(terms: list[Term], schema: Iterable[str], index: Index) -> list[Term]:
-    """Words no agent uses that name the warehouse's tables or columns count as the feature "data"."""
+def ground_in_schema(terms: list[Term], schema: Iterable[str], index: Index, text: str = "") -> list[Term]:
+    """Words that name the warehouse's tables or columns count as the feature "data".
+
+    A word right after one of them and before a preposition ('patients *live* in', 'trips *started*
+    from') is a predicate about that data, not a request for an agent: it is dropped.
+    """
     known = {_stem(w) for w in schema}
     short = sorted(w for w in known if _abbreviation_like(w))
-    grounded = []
+    grounded: list[Term] = []
     for term in terms:
         word = _stem(term.surface) if " " not in term.surface else ""
         if word and (word in known or any(_abbreviates(part, word) for part in short)):
             term = Term(_DATA, term.surface, term.is_name, "data")
+        elif grounded and grounded[-1].feature == _DATA and word and _before_preposition(term.surface, text):
+            continue
         grounded.append(term)
     return grounded
+
+
+def _before_preposition(surface: str, text: str) -> bool:
+    return re.search(rf"\b{re.escape(surface)}\s+(?:{'|'.join(_PREPOSITIONS)})\b", text.casefold()) is not None
+
+
+_PREPOSITIONS = ("in", "on", "at", "to", "from", "by", "for", "with", "into", "during", "after", "before")
 
 
 def _abbreviation_like(part: str) -> bool:

@@ -112,7 +112,7 @@ class RouteClassifier:
         index = route_terms.build_index(route_terms.agent_key(agents))
         terms = route_terms.extract_terms(text, self.max_terms, index)
         if schema:
-            terms = route_terms.ground_in_schema(terms, schema, index)
+            terms = route_terms.ground_in_schema(terms, schema, index, text)
         probs = self._probabilities(terms, index)
         notes = []
         unsafe = _unsafe_reasons(request)
