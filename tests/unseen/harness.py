@@ -16,6 +16,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from airflow_aimod.core.examples import Example, closest
 from tests.unit.nl2sql_support import answer, catalog_from_sqlite
 from tests.unseen.cases import DEV, Case
 from tests.unseen.warehouses import BUILDERS
@@ -97,14 +98,22 @@ def build(directory: Path, names: set[str]) -> dict[str, Path]:
     return paths
 
 
-def evaluate(cases: list[Case], directory: Path, compose=answer) -> Score:
+def evaluate(cases: list[Case], directory: Path, compose=answer,
+             verified: dict[str, list[tuple[str, str]]] | None = None) -> Score:
+    """Score ``cases``; with ``verified`` examples, each question gets the 3 closest of its warehouse."""
     paths = build(directory, {c.warehouse for c in cases})
     catalogs = {name: catalog_from_sqlite(path) for name, path in paths.items()}
     score = Score()
     for case in cases:
-        out = compose(case.question, catalogs[case.warehouse])
+        examples = _examples((verified or {}).get(case.warehouse, []), case.question)
+        out = compose(case.question, catalogs[case.warehouse], examples=examples)
         _grade(score, case, out, paths[case.warehouse])
     return score
+
+
+def _examples(pairs: list[tuple[str, str]], question: str) -> list[dict[str, str]]:
+    stored = [Example(agent="sql_agent", question=q, answer=sql, verified_by="harness") for q, sql in pairs]
+    return [{"question": e.question, "sql": e.answer} for e in closest(stored, question)]
 
 
 def _grade(score: Score, case: Case, out: dict, path: Path) -> None:
@@ -142,9 +151,15 @@ def main(argv: list[str]) -> int:
         from tests.unseen.heldout import HELDOUT as cases
     else:
         cases = DEV
+    from tests.unseen.verified import VERIFIED
+
     with tempfile.TemporaryDirectory() as tmp:
         score = evaluate(cases, Path(tmp))
-    print(f"{split}: {score.summary()}")
+        taught = evaluate(cases, Path(tmp), verified=VERIFIED)
+    print(f"{split} cold: {score.summary()}")
+    print(f"{split} with {sum(map(len, VERIFIED.values()))} verified examples: {taught.summary()}")
+    if "-v" in argv:
+        score = taught if "--taught" in argv else score
     if "-v" in argv:
         print("\n".join(score.misses))
     return 0

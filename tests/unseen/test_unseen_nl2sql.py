@@ -13,6 +13,7 @@ import pytest
 from tests.unseen.cases import DEV
 from tests.unseen.harness import evaluate, same_result
 from tests.unseen.heldout import HELDOUT
+from tests.unseen.verified import VERIFIED
 
 
 @pytest.fixture(scope="module")
@@ -24,6 +25,12 @@ def test_dev_split_accuracy_and_abstention(warehouses: Path):
     score = evaluate(DEV, warehouses)
     assert score.answered_must_refuse == 0, score.misses
     assert score.accuracy >= 0.80, score.summary() + "\n" + "\n".join(score.misses)
+
+
+def test_verified_examples_lift_accuracy_and_never_break_a_refusal(warehouses: Path):
+    cold, taught = evaluate(DEV, warehouses), evaluate(DEV, warehouses, verified=VERIFIED)
+    assert taught.answered_must_refuse == 0, taught.misses
+    assert taught.accuracy >= max(cold.accuracy, 0.90), (cold.summary(), taught.summary())
 
 
 def test_heldout_split_accuracy_and_abstention(warehouses: Path):
