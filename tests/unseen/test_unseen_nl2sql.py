@@ -45,3 +45,16 @@ def test_result_comparison_allows_extra_columns_but_not_other_values():
     assert not same_result([("a", 2), ("b", 1)], want, ordered=False)
     assert not same_result([("b", 2), ("a", 1)], want, ordered=True)
     assert not same_result([("a", 1)], want, ordered=False)
+
+
+def test_direction_words_pick_the_side_of_a_from_to_pair_and_no_direction_abstains(tmp_path: Path):
+    from tests.unit.nl2sql_support import answer, catalog_from_sqlite
+    from tests.unseen.warehouses import build_fleet
+
+    build_fleet(tmp_path / "fleet.db")
+    catalog = catalog_from_sqlite(tmp_path / "fleet.db")
+    assert '"destinationCity" = \'Graz\'' in answer("how many trips went to Graz", catalog)["sql"]
+    assert '"originCity" = \'Graz\'' in answer("how many trips left from Graz", catalog)["sql"]
+    assert '"originCity" = \'Graz\'' in answer("how many trips started in Graz", catalog)["sql"]
+    unsure = answer("how many trips in Graz", catalog)
+    assert unsure["sql"] is None and "originCity" in unsure["refusal"] and "destinationCity" in unsure["refusal"]

@@ -33,6 +33,7 @@ class Item:
     role: str = ""
     negated: bool = False
     capitalized: bool = False
+    before: tuple[str, ...] = ()  # up to three words right before it, stop words included ('went', 'to')
 
     @property
     def is_ref(self) -> bool:
@@ -80,7 +81,8 @@ def _match_at(tokens: list[Token], i: int, lexicon: Lexicon, today: date,
         return mark_size, _mark_items(mark, _phrase(tokens, i, mark_size), None, lexicon)
     if targets:
         text, raw = _phrase(tokens, i, size)
-        return size, [Item("ref", text, raw, targets=targets, capitalized=raw[:1].isupper() and i > 0)]
+        return size, [Item("ref", text, raw, targets=targets, capitalized=raw[:1].isupper() and i > 0,
+                           before=tuple(t.text for t in tokens[max(0, i - 3):i]))]
     return 1, _plain_item(tokens, i, items)
 
 

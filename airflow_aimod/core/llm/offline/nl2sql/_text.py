@@ -149,6 +149,19 @@ PREPOSITIONS = frozenset("in on at to from by for with during per into after bef
 PRONOUNS = frozenset("we they you i he she it who people".split())
 DO_AUXILIARIES = frozenset("do does did".split())
 
+# Direction: words before a value that say which of a column pair it belongs to ('to Lyon' → destination),
+# and the identifier parts that name each side of such a pair.
+DIRECTION_WORDS = {
+    "to": frozenset("to into towards toward arriving arrived arrive arrives reaching reached reach ending ended "
+                    "delivered bound".split()),
+    "from": frozenset("from leaving left departing departed depart departs starting started originating "
+                      "originated began beginning".split()),
+}
+DIRECTION_PARTS = {
+    "to": frozenset("to destination dest dst arrival arrive end target receiver recipient".split()),
+    "from": frozenset("from origin orig src source departure depart start sender".split()),
+}
+
 DML_WORDS = frozenset("delete drop truncate insert update alter create grant revoke merge upsert replace remove "
                       "erase wipe modify rename overwrite purge".split())
 NON_DATA = frozenset("poem poems poetry joke jokes story stories song songs essay weather forecast translate recipe "
