@@ -47,7 +47,7 @@ def cmd_route(args: argparse.Namespace) -> int:
 
         agents, words = routing_catalog(), []
         if args.conn_id:  # the warehouse's words and the verified examples (this loads Airflow)
-            from airflow_aimod.cli_examples import router_knowledge
+            from airflow_aimod.operators._knowledge import router_knowledge
 
             agents, words = router_knowledge(args.conn_id)
         reply = answer_context({"task": "route", "request": args.text, "agents": agents, "schema": words})
@@ -64,7 +64,7 @@ def _route_with_connection(args: argparse.Namespace) -> int:
 
     agents, words = None, ()
     if args.conn_id:
-        from airflow_aimod.cli_examples import router_knowledge
+        from airflow_aimod.operators._knowledge import router_knowledge
 
         agents, words = router_knowledge(args.conn_id)
     state = _run_graph(get_agent("task_router"), args.llm, args.text,
@@ -98,7 +98,7 @@ def cmd_sql_ask(args: argparse.Namespace) -> int:
     envelope = spec.envelope.override({"sql": sql})
     dialect = dialect_for(get_connection(args.conn_id).conn_type)
     with open_readonly_executor(args.conn_id) as executor:
-        from airflow_aimod.cli_examples import sql_examples
+        from airflow_aimod.operators._knowledge import sql_examples
 
         tools = SqlAgentTools(executor, SchemaSelector(), max_rows=args.max_rows, examples=sql_examples(args.conn_id))
         state = _run_graph(spec, args.llm, args.question, lambda rt: build_graph(rt, tools),

@@ -13,32 +13,7 @@ import sys
 from typing import Any
 
 from airflow_aimod.exceptions import ConfigurationError
-
-
-def open_examples() -> Any:
-    """The ``ExampleStore`` of the configured AiMod store."""
-    from airflow_aimod.core.examples import ExampleStore
-    from airflow_aimod.observability.sinks import shared_store, store_url
-
-    url = store_url()
-    if url is None:
-        raise ConfigurationError("the AiMod store is off ([aimod] store_url): set it to keep verified examples")
-    return ExampleStore(shared_store(url))
-
-
-def live_catalog(conn_id: str) -> Any:
-    from airflow_aimod.hooks.warehouse import open_readonly_executor
-
-    with open_readonly_executor(conn_id) as executor:
-        return executor.catalog()
-
-
-def sql_examples(conn_id: str):
-    """question -> the closest verified SQL examples of ``conn_id`` (for ``SqlAgentTools(examples=...)``)."""
-    from airflow_aimod.core.examples import closest
-
-    stored = open_examples().list(agent="sql_agent", conn_id=conn_id)
-    return lambda question: [{"question": e.question, "sql": e.answer} for e in closest(stored, question)]
+from airflow_aimod.operators._knowledge import live_catalog, open_examples
 
 
 def cmd_add(args: argparse.Namespace) -> int:
@@ -83,17 +58,6 @@ def _sql_example(args: argparse.Namespace, who: str) -> Any:
         raise ConfigurationError(f"the query names a table or column that {args.conn_id!r} does not have")
     return Example(agent="sql_agent", question=args.question, answer=sql.strip(), verified_by=who,
                    conn_id=args.conn_id, schema_fingerprint=schema_fingerprint(catalog.to_dict()))
-
-
-def router_knowledge(conn_id: str) -> tuple[list[dict[str, Any]], list[str]]:
-    """The router's agents taught by the verified examples of ``conn_id``, and the warehouse's words."""
-    from airflow_aimod.core.examples import teach_router
-    from airflow_aimod.core.registry import routing_catalog
-    from airflow_aimod.core.schema_words import schema_words
-
-    store = open_examples()
-    examples = store.list(agent="task_router") + store.list(agent="sql_agent", conn_id=conn_id)
-    return teach_router(routing_catalog(), examples), schema_words(live_catalog(conn_id).to_dict())
 
 
 def cmd_list(args: argparse.Namespace) -> int:

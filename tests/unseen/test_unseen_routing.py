@@ -11,14 +11,14 @@ from tests.unseen.routing import evaluate
 def test_the_schema_lifts_dispatch_and_keeps_people_in_the_loop(tmp_path):
     without = evaluate("dev", tmp_path, with_schema=False)
     with_schema = evaluate("dev", tmp_path, with_schema=True)
-    assert with_schema["dispatched_right"] >= without["dispatched_right"] + 0.25, (without, with_schema)
+    assert with_schema["dispatched_right"] >= without["dispatched_right"] + 0.2, (without, with_schema)
     assert with_schema["to_person"] == 1.0
-    assert with_schema["precision"] >= 0.95
+    assert with_schema["precision"] == 1.0
 
 
 def test_the_route_prompt_carries_the_schema_to_the_offline_engine():
     agents = routing_catalog()
-    prompt = route_messages("how many vessels per berth", agents, schema=["vessel", "berth", "docked"])
+    prompt = route_messages("vessels docked at each berth", agents, schema=["vessel", "berth", "docked"])
     context = read_context(prompt.messages[-1][1])
     assert context["schema"] == ["vessel", "berth", "docked"]
     with_schema = answer_context(context)

@@ -222,10 +222,10 @@ def _abbreviation_like(part: str) -> bool:
 
 
 def abbreviates(part: str, word: str) -> bool:
-    """``part`` is an abbreviation of ``word``: same first letter, its letters in order, clearly shorter."""
+    """``part`` abbreviates ``word``: same first letter, its letters in order, the word at most 3x longer."""
     if part.endswith("s") and len(part) > 2 and abbreviates(part[:-1], word):  # 'hrs' → 'hour'
         return True
-    if len(word) <= len(part) or word[0] != part[0]:
+    if not len(part) < len(word) <= 3 * len(part) or word[0] != part[0]:
         return False
     rest = iter(word[1:])
     return all(ch in rest for ch in part[1:])

@@ -146,7 +146,11 @@ def extract_terms(text: str, limit: int, index: Index | None = None) -> list[Ter
 
 
 def ground_in_schema(terms: list[Term], schema: Iterable[str], index: Index, text: str = "") -> list[Term]:
-    """Words that name the warehouse's tables or columns count as the feature "data".
+    """Words that name the warehouse's tables or columns count as the feature "warehouse".
+
+    "warehouse", not "data": only the agents whose own texts say they work on the warehouse get
+    the evidence ('data' is also in the drift detector's and the reporters' texts, and a vague
+    request with one warehouse noun must not reach them).
 
     A word right after one of them and before a preposition ('patients *live* in', 'trips *started*
     from') is a predicate about that data, not a request for an agent: it is dropped.
@@ -157,7 +161,7 @@ def ground_in_schema(terms: list[Term], schema: Iterable[str], index: Index, tex
     for term in terms:
         word = _stem(term.surface) if " " not in term.surface else ""
         if word and (word in known or any(_abbreviates(part, word) for part in short)):
-            term = Term(_DATA, term.surface, term.is_name, "data")
+            term = Term(_DATA, term.surface, term.is_name, "warehouse")
         elif grounded and grounded[-1].feature == _DATA and word and _before_preposition(term.surface, text):
             continue
         grounded.append(term)
@@ -179,13 +183,13 @@ def _abbreviates(part: str, word: str) -> bool:
     """'acct' → 'account', 'inv' → 'invoice', 'hrs' → 'hour': first letter equal, letters in order."""
     if part.endswith("s") and len(part) > 2 and _abbreviates(part[:-1], word):
         return True
-    if len(word) <= len(part) or word[0] != part[0]:
+    if not len(part) < len(word) <= 3 * len(part) or word[0] != part[0]:
         return False
     rest = iter(word[1:])
     return all(ch in rest for ch in part[1:])
 
 
-_DATA = "data"
+_DATA = "warehouse"  # the agents whose own texts say they work on the warehouse get the evidence
 
 
 def _word_terms(word: str, stem: str, is_name: bool, surface: str) -> list[Term]:
