@@ -146,7 +146,8 @@ def build_parser() -> argparse.ArgumentParser:
     route.add_argument("text")
     route.add_argument("--llm", default="offline", help="'offline' or an aimod_llm connection id")
     route.add_argument("--threshold", type=float, default=0.85)
-    route.add_argument("--conn-id", help="the warehouse the agents use: its schema and verified examples inform routing")
+    route.add_argument("--conn-id", help="the warehouse the agents use: its schema and verified examples "
+                                         "inform routing")
     route.set_defaults(func=cmd_route)
 
     sql = sub.add_parser("sql", help="check SQL, or ask the SQL agent").add_subparsers(dest="sql_command", required=True)

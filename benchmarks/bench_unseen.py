@@ -66,7 +66,8 @@ def retrieval(rng: random.Random) -> None:
 def routing(directory: Path) -> None:
     agents, classifier = routing_catalog(), RouteClassifier()
     requests = routing_cases("dev")
-    words = {w: schema_words(catalog_from_sqlite(p).to_dict()) for w, p in build(directory, {w for w, _, _ in requests}).items()}
+    paths = build(directory, {w for w, _, _ in requests})
+    words = {w: schema_words(catalog_from_sqlite(p).to_dict()) for w, p in paths.items()}
     timings = {}
     for label, use in (("without", False), ("with", True)):
         best = float("inf")

@@ -74,7 +74,8 @@ def sql_messages(question: str, catalog: Mapping[str, Any], *, dialect: str, tod
                                for e in list(examples)[:3]]
     human = f"Today is {today}.\nQuestion:\n{question}\n\nSchema (tables, columns, types, samples, foreign keys):\n"
     if examples:
-        human = "Verified examples (question and the SQL a person approved) are in the JSON under \"examples\".\n" + human
+        human = ("Verified examples (question and the SQL a person approved) are in the JSON under "
+                 "\"examples\".\n" + human)
     human += context_block(context)
     if feedback:
         human += "\n\nYour previous query was rejected:\n- " + "\n- ".join(feedback) + "\nFix it or refuse."

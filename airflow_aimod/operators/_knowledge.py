@@ -44,7 +44,8 @@ def sql_examples(conn_id: str) -> Callable[[str], list[dict[str, str]]]:
                              for i, _ in index.search(question, 3)]
 
 
-def router_knowledge(conn_id: str, agents: list[dict[str, Any]] | None = None) -> tuple[list[dict[str, Any]], list[str]]:
+def router_knowledge(conn_id: str, agents: list[dict[str, Any]] | None = None
+                     ) -> tuple[list[dict[str, Any]], list[str]]:
     """The router's agents taught by the verified examples of ``conn_id``, and the warehouse's words."""
     from airflow_aimod.core.examples import teach_router
     from airflow_aimod.core.registry import routing_catalog

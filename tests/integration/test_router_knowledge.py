@@ -14,7 +14,6 @@ from airflow_aimod.core.llm.offline import OfflineChatModel
 from airflow_aimod.core.registry import get_agent
 from airflow_aimod.core.runner import AgentRunner
 from airflow_aimod.core.state import initial_state
-from airflow_aimod.core.store import open_store
 from airflow_aimod.core.tracing import Tracer
 from tests.unseen.warehouses import build_hospital
 
@@ -23,7 +22,8 @@ from tests.unseen.warehouses import build_hospital
 def hospital(tmp_path, monkeypatch) -> str:
     build_hospital(tmp_path / "hospital.db")
     store_url = f"sqlite:///{tmp_path / 'store.sqlite'}"
-    monkeypatch.setenv("AIRFLOW_CONN_HOSPITAL", json.dumps({"conn_type": "sqlite", "host": str(tmp_path / "hospital.db")}))
+    conn = {"conn_type": "sqlite", "host": str(tmp_path / "hospital.db")}
+    monkeypatch.setenv("AIRFLOW_CONN_HOSPITAL", json.dumps(conn))
     monkeypatch.setenv("AIRFLOW__AIMOD__STORE_URL", store_url)
     return store_url
 

@@ -53,7 +53,8 @@ def _match_rows(got: list[tuple], want: list[tuple]) -> bool:
     gcols, wcols = _columns(got), _columns(want)
     chosen: list[int] = []
     for wc in wcols:
-        options = [i for i, gc in enumerate(gcols) if i not in chosen and Counter(map(repr, gc)) == Counter(map(repr, wc))]
+        wanted = Counter(map(repr, wc))
+        options = [i for i, gc in enumerate(gcols) if i not in chosen and Counter(map(repr, gc)) == wanted]
         if not options:
             return False
         chosen.append(options[0])

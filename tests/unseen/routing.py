@@ -66,7 +66,8 @@ def evaluate(split: str, directory: Path, *, with_schema: bool = True) -> dict[s
             right += sent == expected
         dispatched += sent is not None
         wrong += sent is not None and sent != expected
-    return {"dispatched_right": right / data_total, "precision": (dispatched - wrong) / dispatched if dispatched else 1.0,
+    precision = (dispatched - wrong) / dispatched if dispatched else 1.0
+    return {"dispatched_right": right / data_total, "precision": precision,
             "to_person": person_kept / person_total, "data_cases": data_total, "person_cases": person_total}
 
 

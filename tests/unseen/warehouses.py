@@ -155,8 +155,9 @@ def build_league(path: Path) -> None:
                               away_team_id INTEGER REFERENCES teams(team_id), played_on DATE, home_goals INTEGER,
                               away_goals INTEGER, attendance INTEGER);
     """)
-    teams = [(1, "Harbour FC", "Kiel", 1901), (2, "Valley United", "Bergen", 1923), (3, "Forge Athletic", "Tampere", 1899),
-             (4, "Lakeside Rovers", "Aarhus", 1950), (5, "Summit City", "Bergen", 1977), (6, "Mill Town", "Kiel", 1912)]
+    teams = [(1, "Harbour FC", "Kiel", 1901), (2, "Valley United", "Bergen", 1923),
+             (3, "Forge Athletic", "Tampere", 1899), (4, "Lakeside Rovers", "Aarhus", 1950),
+             (5, "Summit City", "Bergen", 1977), (6, "Mill Town", "Kiel", 1912)]
     con.executemany("INSERT INTO teams VALUES (?, ?, ?, ?)", teams)
     con.executemany("INSERT INTO players VALUES (?, ?, ?, ?, ?, ?)", [
         (i, rng.randint(1, 6), f"Player {i}", rng.choice(["goalkeeper", "defender", "midfielder", "forward"]),

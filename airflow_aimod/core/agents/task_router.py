@@ -33,7 +33,8 @@ def build_graph(runtime: AgentRuntime, *, threshold: float = DEFAULT_THRESHOLD,
             return runtime.finish("classify", Status.ESCALATED, "the request is empty: a person must say what is needed",
                                   result=decide({}, threshold=threshold, rationale="empty request").to_dict())
         try:
-            reply = runtime.ask_json(state, route_messages(state["request"], catalog, schema=schema), required=("scores",))
+            reply = runtime.ask_json(state, route_messages(state["request"], catalog, schema=schema),
+                                     required=("scores",))
         except Exception as exc:
             if not is_expected_failure(exc):
                 raise

@@ -143,7 +143,8 @@ GENERIC_HEADS = stems("address", "addresses", "number", "numbers", "name", "name
 # A word in verb position ('trips *started* in', 'did each doctor *handle*') describes, never names data.
 IRREGULAR_PAST = frozenset("""went gone made did done drove driven ran took taken gave given sent got gotten held kept
 left brought bought sold paid spent won lost wrote written taught met built saw seen began begun grew grown flew
-flown rode ridden came became become fell fallen put set cost hit read led lent paid shown told thought found""".split())
+flown rode ridden came became become fell fallen put set cost hit read led lent paid shown told thought
+found""".split())
 PREPOSITIONS = frozenset("in on at to from by for with during per into after before since between under over "
                          "across through within".split())
 PRONOUNS = frozenset("we they you i he she it who people".split())
@@ -225,7 +226,8 @@ MARK_PHRASES: tuple[tuple[tuple[str, ...], str], ...] = tuple(sorted((
     (("smallest",), "rank:asc"), (("longest",), "rank:desc"), (("shortest",), "rank:asc"),
     (("heaviest",), "rank:desc"), (("lightest",), "rank:asc"), (("farthest",), "rank:desc"),
     (("furthest",), "rank:desc"), (("fastest",), "rank:desc"), (("slowest",), "rank:asc"),
-    (("busiest",), "rank:desc"), (("costliest",), "rank:desc"), (("priciest",), "rank:desc"), (("least",), "rank:asc"), (("fewest",), "rank:asc"), (("bottom",), "rank:asc"),
+    (("busiest",), "rank:desc"), (("costliest",), "rank:desc"),
+    (("least",), "rank:asc"), (("fewest",), "rank:asc"), (("bottom",), "rank:asc"),
     (("worst",), "rank:asc"), (("cheapest",), "rank:asc+price"), (("priciest",), "rank:desc+price"),
     (("by",), "group"), (("per",), "group"), (("for", "each"), "group"), (("for", "every"), "group"),
     (("each",), "group"), (("grouped", "by"), "group"), (("group", "by"), "group"), (("broken", "down", "by"), "group"),
