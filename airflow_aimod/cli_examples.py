@@ -10,6 +10,7 @@ import argparse
 import getpass
 import json
 import sys
+from pathlib import Path
 from typing import Any
 
 from airflow_aimod.exceptions import ConfigurationError
@@ -77,7 +78,11 @@ def cmd_export(args: argparse.Namespace) -> int:
 
 
 def cmd_import(args: argparse.Namespace) -> int:
-    text = sys.stdin.read() if args.file == "-" else open(args.file, encoding="utf-8").read()
+    try:
+        text = sys.stdin.read() if args.file == "-" else Path(args.file).read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ConfigurationError(f"cannot read {args.file!r} ({exc.strerror}): pass an 'aimod examples export' "
+                                 "file, or '-' for stdin") from None
     _print({"imported": len(open_examples().import_lines(text))})
     return 0
 
