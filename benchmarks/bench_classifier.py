@@ -19,7 +19,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from airflow_aimod.core.llm.classifier import RouteClassifier  # noqa: E402
+from airflow_aimod.core.llm.offline.route.classifier import RouteClassifier  # noqa: E402
 from airflow_aimod.core.registry import routing_catalog  # noqa: E402
 from tests.unit.routing_cases import CASES  # noqa: E402
 

@@ -1,11 +1,12 @@
 """``aimod``: try the agents outside a DAG, and read what they did.
 
   aimod agents                                   the fifteen agents
-  aimod route [--llm offline|CONN_ID] TEXT       where the router would send TEXT
+  aimod route [--llm offline|CONN_ID] [--conn-id ID] TEXT   where the router would send TEXT
   aimod sql check [--dialect D] [--pii-tables a,b] SQL
   aimod sql ask --conn-id ID [--llm offline|CONN_ID] QUESTION
   aimod trace TRACE_ID                           one request's timeline from the AiMod store
   aimod health [--window 24h]                    per-agent health from the AiMod store
+  aimod examples add|list|remove|export|import   verified examples the agents reuse
   aimod demo                                     the offline end-to-end demo
 
 Each command is a module with ``register(subparsers)``; ``COMMANDS`` is the one list of them.
@@ -22,10 +23,10 @@ import sys
 from collections.abc import Sequence
 
 from airflow_aimod import __version__
-from airflow_aimod.cli import agents, demo, health, route, sql, trace
+from airflow_aimod.cli import agents, demo, examples, health, route, sql, trace
 from airflow_aimod.cli.output import EXIT_CODES, INTERRUPTED, UNEXPECTED, USAGE, UsageError, json_only_stdout
 
-COMMANDS = (agents, route, sql, trace, health, demo)
+COMMANDS = (agents, route, sql, examples, trace, health, demo)
 
 
 class _Parser(argparse.ArgumentParser):

@@ -140,6 +140,11 @@ def _stdout() -> Any:
     return _STDOUT[-1] if _STDOUT else sys.stdout
 
 
+def write_raw(text: str) -> None:
+    """Write ``text`` as it is to the real stdout (e.g. JSON lines meant for a file)."""
+    _stdout().write(text)
+
+
 def csv_list(value: str) -> list[str]:
     """``a,b, c`` -> ``['a', 'b', 'c']`` (the format of every list flag)."""
     return [item.strip() for item in value.split(",") if item.strip()]

@@ -49,21 +49,33 @@ def context_block(context: Mapping[str, Any]) -> str:
     return "<aimod-context>" + text.replace("<", "\\u003c").replace(">", "\\u003e") + "</aimod-context>"
 
 
-def route_messages(request: str, agents: Sequence[Mapping[str, Any]]) -> Prompt:
-    """Messages asking which agent should take ``request``."""
+def route_messages(request: str, agents: Sequence[Mapping[str, Any]], *, schema: Sequence[str] = ()) -> Prompt:
+    """Messages asking which agent should take ``request``; ``schema``: the warehouse's words (bounded)."""
     catalog = [{"name": a["name"], "description": a["description"], "examples": list(a.get("examples", ()))}
                for a in agents]
     context = {"task": "route", "request": request, "agents": catalog}
+    if schema:
+        context["schema"] = list(schema)
     human = f"Request:\n{request}\n\nAgents (name, description, examples) are in this JSON:\n{context_block(context)}"
+    if schema:
+        human += "\nThe \"schema\" list holds words of the connected warehouse's table and column names: a request " \
+                 "naming them is about that data."
     return Prompt.of(context, ROUTE_SYSTEM, human)
 
 
 def sql_messages(question: str, catalog: Mapping[str, Any], *, dialect: str, today: str,
-                 feedback: Sequence[str] = ()) -> Prompt:
-    """Messages asking for SQL answering ``question`` over ``catalog`` (a ``Catalog.to_dict()``)."""
+                 feedback: Sequence[str] = (), examples: Sequence[Mapping[str, str]] = ()) -> Prompt:
+    """Messages asking for SQL answering ``question`` over ``catalog`` (a ``Catalog.to_dict()``);
+    ``examples``: verified ``{"question", "sql"}`` pairs, closest first (at most 3 go in, each bounded)."""
     context = {"task": "nl2sql", "question": question, "dialect": dialect, "today": today,
                "catalog": catalog, "feedback": list(feedback)}
+    if examples:
+        context["examples"] = [{"question": str(e["question"])[:500], "sql": str(e["sql"])[:2000]}
+                               for e in list(examples)[:3]]
     human = f"Today is {today}.\nQuestion:\n{question}\n\nSchema (tables, columns, types, samples, foreign keys):\n"
+    if examples:
+        human = ("Verified examples (question and the SQL a person approved) are in the JSON under "
+                 "\"examples\".\n" + human)
     human += context_block(context)
     if feedback:
         human += "\n\nYour previous query was rejected:\n- " + "\n- ".join(feedback) + "\nFix it or refuse."

@@ -37,14 +37,17 @@ class TaskRouterOperator(AgentOperator):
     :param human_review_task_id: where low-confidence and escalated requests go.
     :param fallback_task_id: where confident requests for an agent with no task here go.
     :param threshold: minimum confidence to dispatch without a person (0 < t ≤ 1).
+    :param warehouse_conn_id: the warehouse the DAG's agents use: its table and column words and the
+        verified examples for it inform the classification (the threshold does not move).
     """
 
     agent_name = "task_router"
-    template_fields: Sequence[str] = (*AgentOperator.template_fields, "request")
+    template_fields: Sequence[str] = (*AgentOperator.template_fields, "request", "warehouse_conn_id")
     ui_color = "#f7e6c4"
 
     def __init__(self, *, request: str, agent_tasks: Mapping[str, str], human_review_task_id: str = "human_review",
-                 fallback_task_id: str | None = None, threshold: float = DEFAULT_THRESHOLD, **kwargs: Any) -> None:
+                 fallback_task_id: str | None = None, threshold: float = DEFAULT_THRESHOLD,
+                 warehouse_conn_id: str | None = None, **kwargs: Any) -> None:
         if not agent_tasks:
             raise ConfigurationError("agent_tasks is empty: map at least one agent name to a downstream task id")
         for name in agent_tasks:
@@ -63,6 +66,9 @@ class TaskRouterOperator(AgentOperator):
         self.human_review_task_id = human_review_task_id
         self.fallback_task_id = fallback_task_id  # here: a confident choice with no task (not a timeout hand-off)
         self.threshold = float(threshold)
+        if warehouse_conn_id is not None and (not isinstance(warehouse_conn_id, str) or not warehouse_conn_id.strip()):
+            raise ConfigurationError(f"warehouse_conn_id must be an Airflow connection id, got {warehouse_conn_id!r}")
+        self.warehouse_conn_id = warehouse_conn_id
 
     def request_text(self) -> str:
         return self.request
@@ -70,7 +76,12 @@ class TaskRouterOperator(AgentOperator):
     def build_graph(self, runtime: AgentRuntime, resources: Any, context: Context) -> StateGraph:
         from airflow_aimod.core.agents.task_router import build_graph
 
-        return build_graph(runtime, threshold=self.threshold)
+        if not self.warehouse_conn_id:
+            return build_graph(runtime, threshold=self.threshold)
+        from airflow_aimod.operators._knowledge import router_knowledge
+
+        agents, words = router_knowledge(self.warehouse_conn_id)
+        return build_graph(runtime, threshold=self.threshold, agents=agents, schema=words)
 
     def branch_targets(self) -> list[str]:
         targets = [*self.agent_tasks.values(), self.human_review_task_id, self.fallback_task_id]

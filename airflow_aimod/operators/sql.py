@@ -84,5 +84,8 @@ class SQLAgentOperator(WarehouseAgentOperator):
         from airflow_aimod.core.agents.sql_agent import SqlAgentTools, build_graph
         from airflow_aimod.core.schema_select import SchemaSelector
 
-        tools = SqlAgentTools(resources.executor, SchemaSelector(), max_rows=self.max_rows)
+        from airflow_aimod.operators._knowledge import sql_examples
+
+        tools = SqlAgentTools(resources.executor, SchemaSelector(), max_rows=self.max_rows,
+                              examples=sql_examples(self.conn_id))
         return build_graph(runtime, tools)

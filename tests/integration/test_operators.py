@@ -17,7 +17,7 @@ def sql_op(**kwargs):
 def test_template_fields_are_pinned():
     assert AgentOperator.template_fields == ("llm_conn_id", "trace_id")
     assert SQLAgentOperator.template_fields == ("llm_conn_id", "trace_id", "question", "conn_id")
-    assert TaskRouterOperator.template_fields == ("llm_conn_id", "trace_id", "request")
+    assert TaskRouterOperator.template_fields == ("llm_conn_id", "trace_id", "request", "warehouse_conn_id")
 
 
 def test_constructors_do_no_io_and_apply_envelope_overrides():
@@ -47,6 +47,7 @@ def test_bad_configuration_fails_the_parse_with_a_fix(kwargs, message):
     ({"agent_tasks": {}}, "agent_tasks is empty"),
     ({"agent_tasks": {"task_router": "x"}}, "cannot route to itself"),
     ({"agent_tasks": {"sql_agent": "sql"}, "threshold": 1.5}, "threshold"),
+    ({"agent_tasks": {"sql_agent": "sql"}, "warehouse_conn_id": " "}, "warehouse_conn_id"),
 ])
 def test_router_validation(kwargs, message):
     with pytest.raises(ConfigurationError, match=message):

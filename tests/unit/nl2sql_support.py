@@ -8,7 +8,7 @@ import sqlite3
 from datetime import date
 from pathlib import Path
 
-from airflow_aimod.core.llm.nl2sql import SqlComposer
+from airflow_aimod.core.llm.offline.nl2sql.composer import SqlComposer
 from airflow_aimod.core.schema import Catalog, Column, ForeignKey, Table
 
 TODAY = date(2024, 12, 15)

@@ -12,14 +12,14 @@ from pathlib import Path
 
 import pytest
 
-from airflow_aimod.core.llm.classifier import RouteClassifier
+from airflow_aimod.core.llm.offline.route.classifier import RouteClassifier
 from airflow_aimod.core.registry import routing_catalog, specialists
 from tests.unit.routing_cases import CASES, CLEAR, HUMAN, RoutingCase
 
 THRESHOLD = 0.85  # the router's default: at or above, the request is dispatched without a person
 AGENTS = routing_catalog()
 CLASSIFIER = RouteClassifier()
-SOURCE = Path(__file__).resolve().parents[2] / "airflow_aimod" / "core" / "llm" / "classifier.py"
+SOURCE = Path(__file__).resolve().parents[2] / "airflow_aimod" / "core" / "llm" / "offline" / "route" / "classifier.py"
 
 TOY_AGENTS = [
     {"name": "pizza_oven", "description": "Bakes pizzas: sets the oven temperature, bakes dough with toppings.",
@@ -210,12 +210,12 @@ def test_agents_without_examples_still_work():
 
 def test_the_classifier_imports_only_the_standard_library():
     stdlib = {"__future__", "math", "re", "unicodedata", "collections", "functools", "typing"}
-    siblings = {"airflow_aimod.core.llm._route_terms", "airflow_aimod.core.llm._route_vocabulary"}
-    for source in (SOURCE, SOURCE.with_name("_route_terms.py"), SOURCE.with_name("_route_vocabulary.py")):
+    siblings = {"airflow_aimod.core.llm.offline.route._terms", "airflow_aimod.core.llm.offline.route._vocabulary"}
+    for source in (SOURCE, SOURCE.with_name("_terms.py"), SOURCE.with_name("_vocabulary.py")):
         tree = ast.parse(source.read_text())
         imported = {alias.name for node in ast.walk(tree) if isinstance(node, ast.Import) for alias in node.names}
         for node in ast.walk(tree):
-            if isinstance(node, ast.ImportFrom) and node.module == "airflow_aimod.core.llm":
+            if isinstance(node, ast.ImportFrom) and node.module == "airflow_aimod.core.llm.offline.route":
                 imported |= {f"{node.module}.{alias.name}" for alias in node.names}
             elif isinstance(node, ast.ImportFrom):
                 imported |= {node.module or ""}
@@ -235,12 +235,12 @@ def test_same_input_same_output_across_instances():
 
 def test_same_output_in_a_fresh_process_with_another_hash_seed():
     script = ("import json, sys\n"
-              "from airflow_aimod.core.llm.classifier import RouteClassifier\n"
+              "from airflow_aimod.core.llm.offline.route.classifier import RouteClassifier\n"
               "from airflow_aimod.core.registry import routing_catalog\n"
               "from tests.unit.routing_cases import CASES\n"
               "c = RouteClassifier(); a = routing_catalog()\n"
               "print(json.dumps([c.classify(x.request, a) for x in CASES[::5]], sort_keys=True))\n")
-    root = SOURCE.parents[3]
+    root = SOURCE.parents[5]
     out = subprocess.run([sys.executable, "-c", script], cwd=root, capture_output=True, text=True, check=True,
                          env={"PYTHONHASHSEED": "12345", "PYTHONPATH": str(root)}).stdout
     here = json.dumps([CLASSIFIER.classify(x.request, AGENTS) for x in CASES[::5]], sort_keys=True)

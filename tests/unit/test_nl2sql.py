@@ -15,7 +15,7 @@ import sqlglot
 from sqlglot import exp
 
 from airflow_aimod.core.grounding import ungrounded_references
-from airflow_aimod.core.llm.nl2sql import READ_ONLY
+from airflow_aimod.core.llm.offline.nl2sql.composer import READ_ONLY
 from airflow_aimod.core.schema import Catalog, Column, Table
 from airflow_aimod.core.sqlguard import SqlGuard
 from airflow_aimod.demo.warehouse import build_warehouse

@@ -28,11 +28,17 @@ MAX_REPAIRS = 2
 class SqlAgentTools:
     """The SQL agent's tools: a read-only executor and a schema selector."""
 
-    def __init__(self, executor: Any, selector: Any, *, max_rows: int = 1000, today: date | None = None) -> None:
+    def __init__(self, executor: Any, selector: Any, *, max_rows: int = 1000, today: date | None = None,
+                 examples: Any = None) -> None:
         self.executor = executor
         self.selector = selector
         self.max_rows = max_rows
         self.today = today
+        self.examples = examples  # question -> verified {"question", "sql"} pairs, closest first
+
+    def verified_examples(self, question: str) -> list[dict[str, str]]:
+        """Verified examples close to ``question`` (none without an example source)."""
+        return list(self.examples(question)) if self.examples is not None else []
 
     def relevant_catalog(self, question: str, timeout_s: float) -> Catalog:
         """Tables relevant to ``question``, with sample values filled in."""
@@ -94,7 +100,8 @@ class _SqlNodes:
         work = state["work"]
         today = (self.tools.today or date.today()).isoformat()
         messages = sql_messages(state["request"], work["catalog"], dialect=self.rt.dialect, today=today,
-                                feedback=work.get("feedback") or ())
+                                feedback=work.get("feedback") or (),
+                                examples=self.tools.verified_examples(state["request"]))
         try:
             reply = self.rt.ask_json(state, messages)
         except Exception as exc:

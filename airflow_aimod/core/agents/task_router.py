@@ -20,8 +20,12 @@ from airflow_aimod.core.state import AgentState, Status
 
 
 def build_graph(runtime: AgentRuntime, *, threshold: float = DEFAULT_THRESHOLD,
-                agents: Sequence[Mapping[str, Any]] | None = None) -> StateGraph:
-    """Router graph over ``agents`` (default: every specialist in the registry)."""
+                agents: Sequence[Mapping[str, Any]] | None = None, schema: Sequence[str] = ()) -> StateGraph:
+    """Router graph over ``agents`` (default: every specialist in the registry).
+
+    ``schema``: words of the connected warehouse (``core.schema_words.schema_words``), evidence
+    that a request naming them is a data request.
+    """
     catalog = list(agents) if agents is not None else routing_catalog()
 
     def classify(state: AgentState) -> dict[str, Any]:
@@ -29,7 +33,8 @@ def build_graph(runtime: AgentRuntime, *, threshold: float = DEFAULT_THRESHOLD,
             return runtime.finish("classify", Status.ESCALATED, "the request is empty: a person must say what is needed",
                                   result=decide({}, threshold=threshold, rationale="empty request").to_dict())
         try:
-            reply = runtime.ask_json(state, route_messages(state["request"], catalog), required=("scores",))
+            reply = runtime.ask_json(state, route_messages(state["request"], catalog, schema=schema),
+                                     required=("scores",))
         except Exception as exc:
             if not is_expected_failure(exc):
                 raise

@@ -6,6 +6,6 @@ from typing import Any
 
 
 def answer(context: dict[str, Any]) -> dict[str, Any]:
-    from airflow_aimod.core.llm.classifier import RouteClassifier
+    from airflow_aimod.core.llm.offline.route.classifier import RouteClassifier
 
-    return RouteClassifier().classify(context["request"], context["agents"])
+    return RouteClassifier().classify(context["request"], context["agents"], schema=context.get("schema") or ())

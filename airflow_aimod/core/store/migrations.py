@@ -62,6 +62,13 @@ MIGRATIONS: tuple[Migration, ...] = (
         "ALTER TABLE aimod_outcomes ADD COLUMN request TEXT NOT NULL DEFAULT ''",
         "CREATE INDEX IF NOT EXISTS aimod_outcomes_run ON aimod_outcomes (run_id)",
     )),
+    Migration(5, "verified examples", (
+        """CREATE TABLE IF NOT EXISTS aimod_examples (
+            example_id TEXT PRIMARY KEY, agent TEXT NOT NULL, conn_id TEXT NOT NULL DEFAULT '',
+            schema_fingerprint TEXT NOT NULL DEFAULT '', question TEXT NOT NULL, answer TEXT NOT NULL,
+            source TEXT NOT NULL, verified_by TEXT NOT NULL, verified_at DOUBLE PRECISION NOT NULL)""",
+        "CREATE INDEX IF NOT EXISTS aimod_examples_scope ON aimod_examples (agent, conn_id, verified_at)",
+    )),
 )
 
 LATEST = MIGRATIONS[-1].version

@@ -139,6 +139,30 @@ AUXILIARIES = frozenset("is are was were be been being get got gets has have had
 GENERIC_HEADS = stems("address", "addresses", "number", "numbers", "name", "names", "info", "information",
                       "detail", "details", "data", "field", "fields", "value", "values", "list", "level")
 
+# Predicates: irregular past forms (regular ones end in -ed), prepositions, pronouns and do-auxiliaries.
+# A word in verb position ('trips *started* in', 'did each doctor *handle*') describes, never names data.
+IRREGULAR_PAST = frozenset("""went gone made did done drove driven ran took taken gave given sent got gotten held kept
+left brought bought sold paid spent won lost wrote written taught met built saw seen began begun grew grown flew
+flown rode ridden came became become fell fallen put set cost hit read led lent paid shown told thought
+found""".split())
+PREPOSITIONS = frozenset("in on at to from by for with during per into after before since between under over "
+                         "across through within".split())
+PRONOUNS = frozenset("we they you i he she it who people".split())
+DO_AUXILIARIES = frozenset("do does did".split())
+
+# Direction: words before a value that say which of a column pair it belongs to ('to Lyon' → destination),
+# and the identifier parts that name each side of such a pair.
+DIRECTION_WORDS = {
+    "to": frozenset("to into towards toward arriving arrived arrive arrives reaching reached reach ending ended "
+                    "delivered bound".split()),
+    "from": frozenset("from leaving left departing departed depart departs starting started originating "
+                      "originated began beginning".split()),
+}
+DIRECTION_PARTS = {
+    "to": frozenset("to destination dest dst arrival arrive end target receiver recipient".split()),
+    "from": frozenset("from origin orig src source departure depart start sender".split()),
+}
+
 DML_WORDS = frozenset("delete drop truncate insert update alter create grant revoke merge upsert replace remove "
                       "erase wipe modify rename overwrite purge".split())
 NON_DATA = frozenset("poem poems poetry joke jokes story stories song songs essay weather forecast translate recipe "
@@ -199,7 +223,11 @@ MARK_PHRASES: tuple[tuple[tuple[str, ...], str], ...] = tuple(sorted((
     (("minimum",), "agg:min"), (("min",), "agg:min"),
     (("highest",), "rank:desc"), (("largest",), "rank:desc"), (("biggest",), "rank:desc"), (("greatest",), "rank:desc"),
     (("most",), "rank:desc"), (("top",), "rank:desc"), (("best",), "rank:desc"), (("lowest",), "rank:asc"),
-    (("smallest",), "rank:asc"), (("least",), "rank:asc"), (("fewest",), "rank:asc"), (("bottom",), "rank:asc"),
+    (("smallest",), "rank:asc"), (("longest",), "rank:desc"), (("shortest",), "rank:asc"),
+    (("heaviest",), "rank:desc"), (("lightest",), "rank:asc"), (("farthest",), "rank:desc"),
+    (("furthest",), "rank:desc"), (("fastest",), "rank:desc"), (("slowest",), "rank:asc"),
+    (("busiest",), "rank:desc"), (("costliest",), "rank:desc"),
+    (("least",), "rank:asc"), (("fewest",), "rank:asc"), (("bottom",), "rank:asc"),
     (("worst",), "rank:asc"), (("cheapest",), "rank:asc+price"), (("priciest",), "rank:desc+price"),
     (("by",), "group"), (("per",), "group"), (("for", "each"), "group"), (("for", "every"), "group"),
     (("each",), "group"), (("grouped", "by"), "group"), (("group", "by"), "group"), (("broken", "down", "by"), "group"),

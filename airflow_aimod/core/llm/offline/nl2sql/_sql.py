@@ -15,8 +15,8 @@ from typing import Any, Union
 import sqlglot
 from sqlglot import exp
 
-from airflow_aimod.core.llm._nl2sql_joins import Edge
-from airflow_aimod.core.llm._nl2sql_text import split_identifier
+from airflow_aimod.core.llm.offline.nl2sql._joins import Edge
+from airflow_aimod.core.llm.offline.nl2sql._text import split_identifier
 from airflow_aimod.core.schema import Catalog
 
 

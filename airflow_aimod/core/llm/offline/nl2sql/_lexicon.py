@@ -12,7 +12,7 @@ from dataclasses import dataclass, replace
 from functools import cached_property
 from typing import Any
 
-from airflow_aimod.core.llm._nl2sql_text import (
+from airflow_aimod.core.llm.offline.nl2sql._text import (
     CONCEPT_PARTS, CONCEPT_WORDS, GENERIC_PARTS, LABEL_PARTS, QUANTITY_PARTS, STOP, SYNONYMS, Token, singular,
     split_identifier, stem, tokenize,
 )
@@ -77,7 +77,8 @@ def is_key(table: Table, column: Column) -> bool:
     if any(fk.column.lower() == column.name.lower() for fk in table.foreign_keys):
         return True
     parts = split_identifier(column.name)
-    return column.primary_key or parts == ["id"] or (parts[-1:] == ["id"] and column.kind == "number")
+    sole_key = column.primary_key and sum(c.primary_key for c in table.columns) == 1
+    return sole_key or parts == ["id"] or (parts[-1:] == ["id"] and column.kind == "number")
 
 
 class Lexicon:
@@ -166,7 +167,15 @@ class Lexicon:
         for concept, words in CONCEPT_WORDS.items():
             if word in words:
                 hits += self.concept_targets(concept)
+        if not hits:
+            hits = [replace(t, score=t.score * 0.85) for part in self._abbreviations if abbreviates(part, word)
+                    for t in self.entries.get((part,), ()) if t.kind in ("table", "column")]
         return hits
+
+    @cached_property
+    def _abbreviations(self) -> tuple[str, ...]:
+        """One-word keys that look like abbreviations ('acct', 'qty', 'hrs', 'inv')."""
+        return tuple(sorted(k[0] for k in self.entries if len(k) == 1 and _abbreviation_like(k[0])))
 
     def concept_targets(self, concept: str) -> list[Target]:
         return list(self._concepts[concept])
@@ -204,6 +213,22 @@ class Lexicon:
         if not qty or not price:
             return []
         return [Target("derived", table.name, qty[0].name, other=price[0].name, score=0.7, concept="money")]
+
+
+def _abbreviation_like(part: str) -> bool:
+    """Short, and no vowel after the first letter: 'acct', 'qty', 'hrs', 'inv', 'kg' (not 'city', 'plan')."""
+    return 2 <= len(part) <= 4 and part.isalpha() and part not in GENERIC_PARTS \
+        and not any(ch in "aeiou" for ch in part[1:])
+
+
+def abbreviates(part: str, word: str) -> bool:
+    """``part`` abbreviates ``word``: same first letter, its letters in order, the word at most 3x longer."""
+    if part.endswith("s") and len(part) > 2 and abbreviates(part[:-1], word):  # 'hrs' → 'hour'
+        return True
+    if not len(part) < len(word) <= 3 * len(part) or word[0] != part[0]:
+        return False
+    rest = iter(word[1:])
+    return all(ch in rest for ch in part[1:])
 
 
 def _value_fit(target: Target, tokens: list[Token]) -> Target:

@@ -3,7 +3,7 @@
 A hosted model reads the agents' names, descriptions and examples in the route prompt;
 this classifier reads the same and nothing else (it never imports the registry).
 
-1. Text to terms (``_route_terms``, words from ``_route_vocabulary``): stemmed, stop
+1. Text to terms (``_terms``, words from ``_vocabulary``): stemmed, stop
    words dropped, snake_case names split, phrases and synonyms mapped onto shared
    concepts ("crashed" and "error" count as fail), one-typo words corrected;
    adjacent terms also form bigrams.
@@ -30,8 +30,8 @@ import unicodedata
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from airflow_aimod.core.llm import _route_terms as route_terms
-from airflow_aimod.core.llm import _route_vocabulary as vocabulary
+from airflow_aimod.core.llm.offline.route import _terms as route_terms
+from airflow_aimod.core.llm.offline.route import _vocabulary as vocabulary
 
 _CLAUSE_SPLIT = re.compile(r"[.?!;\n]+|\b(?:and also|and then|as well as|also|plus|then|after that|and)\b")
 _MAX_SCAN = 200_000  # characters searched for unsafe patterns
@@ -94,9 +94,12 @@ class RouteClassifier:
         self.max_chars = max_chars
         self.max_terms = max_terms
 
-    def classify(self, request: str, agents: Sequence[Mapping[str, Any]]) -> dict:
+    def classify(self, request: str, agents: Sequence[Mapping[str, Any]], *, schema: Sequence[str] = ()) -> dict:
         """Score ``request`` against ``agents`` (``name``, ``description``, ``examples``).
 
+        ``schema``: words of the connected warehouse's table and column names. A request word
+        that no agent uses but the warehouse does names the warehouse's data: it counts as the
+        word "data" (evidence of a data request) instead of diluting the request as unknown.
         Returns ``{"agent", "confidence", "scores", "rationale", "matched_terms"}``, JSON-safe;
         ``scores`` sum to at most 1, the remainder being "none of these".
         """
@@ -108,6 +111,8 @@ class RouteClassifier:
             return _result({}, "no agents to choose from", {})
         index = route_terms.build_index(route_terms.agent_key(agents))
         terms = route_terms.extract_terms(text, self.max_terms, index)
+        if schema:
+            terms = route_terms.ground_in_schema(terms, schema, index, text)
         probs = self._probabilities(terms, index)
         notes = []
         unsafe = _unsafe_reasons(request)

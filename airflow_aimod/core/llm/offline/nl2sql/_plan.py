@@ -10,12 +10,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from airflow_aimod.core.llm._nl2sql_lexicon import Target, label_columns, primary_key
-from airflow_aimod.core.llm._nl2sql_place import Conditions, Infeasible, add_joins
-from airflow_aimod.core.llm._nl2sql_reading import Refusal, numeric_target
-from airflow_aimod.core.llm._nl2sql_scan import Item
-from airflow_aimod.core.llm._nl2sql_sql import Agg, Bucket, Col, Out, Product, Query, Semi
-from airflow_aimod.core.llm._nl2sql_text import (
+from airflow_aimod.core.llm.offline.nl2sql._lexicon import Target, label_columns, primary_key
+from airflow_aimod.core.llm.offline.nl2sql._place import Conditions, Infeasible, add_joins
+from airflow_aimod.core.llm.offline.nl2sql._reading import Refusal, numeric_target
+from airflow_aimod.core.llm.offline.nl2sql._scan import Item
+from airflow_aimod.core.llm.offline.nl2sql._sql import Agg, Bucket, Col, Out, Product, Query, Semi
+from airflow_aimod.core.llm.offline.nl2sql._text import (
     CONCEPT_PARTS, CONCEPT_WORDS, QUANTITY_PARTS, singular, split_identifier, stem,
 )
 

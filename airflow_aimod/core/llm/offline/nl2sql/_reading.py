@@ -2,18 +2,20 @@
 
 Values found in the data become filters; a word the schema cannot ground ends the
 reading with a ``Refusal`` that names it (and, for a proper noun, the column it would
-belong to), instead of a guess. ``_nl2sql_roles`` assigns the remaining roles.
+belong to), instead of a guess. ``_roles`` assigns the remaining roles.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from airflow_aimod.core.llm._nl2sql_dates import Compare, DateRange, is_iso_date
-from airflow_aimod.core.llm._nl2sql_joins import JoinGraph
-from airflow_aimod.core.llm._nl2sql_lexicon import Lexicon, Target, is_key
-from airflow_aimod.core.llm._nl2sql_scan import Item
-from airflow_aimod.core.llm._nl2sql_text import GENERIC_HEADS, NON_DATA, split_identifier, stem
+from airflow_aimod.core.llm.offline.nl2sql._dates import Compare, DateRange, is_iso_date
+from airflow_aimod.core.llm.offline.nl2sql._joins import JoinGraph
+from airflow_aimod.core.llm.offline.nl2sql._lexicon import Lexicon, Target, is_key
+from airflow_aimod.core.llm.offline.nl2sql._scan import Item
+from airflow_aimod.core.llm.offline.nl2sql._text import (
+    DIRECTION_PARTS, DIRECTION_WORDS, GENERIC_HEADS, NON_DATA, split_identifier, stem,
+)
 
 
 class Refusal(Exception):
@@ -79,6 +81,7 @@ def read_values(items: list[Item], reading: Reading, lexicon: Lexicon) -> None:
     for k, item in enumerate(items):
         if item.role == "filter" and item.best(("value", "flag")).kind == "value":
             _mark_qualifiers(items, k)
+            _pick_direction(item)
     for k, item in enumerate(items):
         if item.kind in ("word", "quoted", "num") and not item.role:
             _read_free_value(items, k, reading, lexicon)
@@ -95,6 +98,30 @@ def _mark_qualifiers(items: list[Item], k: int) -> None:
         if fits and (items[j].top_kind == "column" or j == k + 1):
             items[j].role = "qualifier"
             items[k].targets = fits + [t for t in items[k].targets if t.kind != "value"]
+
+
+def _side(column: str) -> str | None:
+    parts = set(split_identifier(column))
+    sides = [side for side, names in DIRECTION_PARTS.items() if parts & names]
+    return sides[0] if len(sides) == 1 else None
+
+
+def _pick_direction(item: Item) -> None:
+    """A value of both columns of a from/to pair ('Lyon': originCity, destinationCity) takes the side its
+    preposition or verb names ('to Lyon', 'started in Lyon'); with no such word, two readings remain: refuse."""
+    values = [t for t in item.targets if t.kind == "value"]
+    sided = {(t.table, _side(t.column)): t for t in values if _side(t.column)}
+    pairs = {table for table, side in sided if (table, "to") in sided and (table, "from") in sided}
+    if not pairs:
+        return
+    said = next((side for word in reversed(item.before) for side, words in DIRECTION_WORDS.items()
+                 if word in words), None)
+    if said is None:
+        table = sorted(pairs)[0]
+        raise Refusal(f"{item.raw!r} could be {table}.{sided[(table, 'from')].column} or "
+                      f"{table}.{sided[(table, 'to')].column}: say 'from {item.raw}' or 'to {item.raw}'")
+    keep = [t for t in values if t.table not in pairs or _side(t.column) == said]
+    item.targets = keep + [t for t in item.targets if t.kind != "value"]
 
 
 def _read_free_value(items: list[Item], k: int, reading: Reading, lexicon: Lexicon) -> None:

@@ -6,13 +6,13 @@ comparisons and dates filter it, and what a listing shows.
 
 from __future__ import annotations
 
-from airflow_aimod.core.llm._nl2sql_dates import Compare
-from airflow_aimod.core.llm._nl2sql_lexicon import Lexicon, is_date
-from airflow_aimod.core.llm._nl2sql_reading import (
+from airflow_aimod.core.llm.offline.nl2sql._dates import Compare
+from airflow_aimod.core.llm.offline.nl2sql._lexicon import Lexicon, is_date
+from airflow_aimod.core.llm.offline.nl2sql._reading import (
     Reading, Refusal, column_of, is_measure, read_dates, read_unknown, read_values,
 )
-from airflow_aimod.core.llm._nl2sql_scan import Item
-from airflow_aimod.core.llm._nl2sql_text import QUANTITY_PARTS, split_identifier, stem
+from airflow_aimod.core.llm.offline.nl2sql._scan import Item
+from airflow_aimod.core.llm.offline.nl2sql._text import QUANTITY_PARTS, split_identifier, stem
 
 _SOLD = stem("sold")
 
@@ -50,12 +50,27 @@ def _read_groups(items: list[Item], reading: Reading, lexicon: Lexicon) -> None:
             continue
         if target.mark.startswith("unit:"):
             reading.bucket, target.role, item.role = target.mark[5:], "used", "used"
-        elif is_measure(target, lexicon):
+        elif is_measure(target, lexicon) and not _counted_by(items, k, target, lexicon):
             target.role, item.role = "measure", "used"
             reading.measure = reading.measure or target
         elif target.is_ref and not _filters_next(items, j):
             target.role, item.role = "dim", "used"
             reading.dims.append(target)
+
+
+def _counted_by(items: list[Item], k: int, target: Item, lexicon: Lexicon) -> bool:
+    """'students per grade level', 'number of courses by credits': an integer column after 'per' is a
+    grouping when rows are being counted (a table right before 'per', or a count asked)."""
+    best = target.best(("column",))
+    if best is None or best.kind != "column" or best is not target.best(("table", "column", "derived")):
+        return False
+    column = column_of(best, lexicon)
+    if "INT" not in (column.type or "").upper() or set(split_identifier(column.name)) & QUANTITY_PARTS:
+        return False
+    if any(i.mark.startswith(("rank:", "agg:")) and i.mark != "agg:count" for i in items):
+        return False  # 'top 3 products by units', 'total sales by ...': a measure
+    counting = any(i.mark == "agg:count" for i in items)
+    return counting or (k > 0 and items[k - 1].is_ref and items[k - 1].top_kind == "table")
 
 
 def _filters_next(items: list[Item], j: int) -> bool:

@@ -13,7 +13,7 @@ import re
 from dataclasses import dataclass
 from datetime import date, timedelta
 
-from airflow_aimod.core.llm._nl2sql_text import TIME_UNITS, Token
+from airflow_aimod.core.llm.offline.nl2sql._text import TIME_UNITS, Token
 
 MONTHS = {name.lower(): i for i, name in enumerate(calendar.month_name) if name}
 MONTHS.update({name.lower(): i for i, name in enumerate(calendar.month_abbr) if name})
@@ -227,7 +227,8 @@ def match_compare(tokens: list[Token], i: int) -> tuple[int, Compare] | None:
 
 
 _RANK_WORDS = {"top": "rank:desc", "best": "rank:desc", "highest": "rank:desc", "largest": "rank:desc",
-               "biggest": "rank:desc", "most": "rank:desc", "bottom": "rank:asc", "worst": "rank:asc",
+               "biggest": "rank:desc", "most": "rank:desc", "longest": "rank:desc", "shortest": "rank:asc",
+               "heaviest": "rank:desc", "busiest": "rank:desc", "bottom": "rank:asc", "worst": "rank:asc",
                "lowest": "rank:asc", "smallest": "rank:asc", "least": "rank:asc", "fewest": "rank:asc",
                "cheapest": "rank:asc+price", "priciest": "rank:desc+price", "last": "recent:desc",
                "latest": "recent:desc", "newest": "recent:desc", "first": "recent:asc", "earliest": "recent:asc",

@@ -10,10 +10,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date
 
-from airflow_aimod.core.llm._nl2sql_dates import Compare, DateRange, match_compare, match_date, match_rank
-from airflow_aimod.core.llm._nl2sql_lexicon import Lexicon, Target
-from airflow_aimod.core.llm._nl2sql_text import (
-    AUXILIARIES, EVENT_VERBS, MARK_PHRASES, STOP, TIME_UNITS, TOLERATED, Token, tokenize,
+from airflow_aimod.core.llm.offline.nl2sql._dates import Compare, DateRange, match_compare, match_date, match_rank
+from airflow_aimod.core.llm.offline.nl2sql._lexicon import Lexicon, Target
+from airflow_aimod.core.llm.offline.nl2sql._text import (
+    AUXILIARIES, DO_AUXILIARIES, EVENT_VERBS, IRREGULAR_PAST, MARK_PHRASES, PREPOSITIONS, PRONOUNS, STOP,
+    TIME_UNITS, TOLERATED, Token, tokenize,
 )
 
 
@@ -32,6 +33,7 @@ class Item:
     role: str = ""
     negated: bool = False
     capitalized: bool = False
+    before: tuple[str, ...] = ()  # up to three words right before it, stop words included ('went', 'to')
 
     @property
     def is_ref(self) -> bool:
@@ -79,8 +81,9 @@ def _match_at(tokens: list[Token], i: int, lexicon: Lexicon, today: date,
         return mark_size, _mark_items(mark, _phrase(tokens, i, mark_size), None, lexicon)
     if targets:
         text, raw = _phrase(tokens, i, size)
-        return size, [Item("ref", text, raw, targets=targets, capitalized=raw[:1].isupper() and i > 0)]
-    return 1, _plain_item(tokens, i)
+        return size, [Item("ref", text, raw, targets=targets, capitalized=raw[:1].isupper() and i > 0,
+                           before=tuple(t.text for t in tokens[max(0, i - 3):i]))]
+    return 1, _plain_item(tokens, i, items)
 
 
 def _drop_event_values(tokens: list[Token], i: int, size: int, targets: list[Target],
@@ -111,7 +114,7 @@ def _mark_items(mark: str, phrase: tuple[str, str], n: int | None, lexicon: Lexi
     return found
 
 
-def _plain_item(tokens: list[Token], i: int) -> list[Item]:
+def _plain_item(tokens: list[Token], i: int, items: list[Item]) -> list[Item]:
     token = tokens[i]
     if token.kind == "quoted":
         return [Item("quoted", token.text, token.raw)]
@@ -123,5 +126,27 @@ def _plain_item(tokens: list[Token], i: int) -> list[Item]:
         return []
     if token.text in TIME_UNITS:
         return [Item("mark", token.text, token.raw, mark=f"unit:{TIME_UNITS[token.text]}")]
-    kind = "tolerated" if token.stem in TOLERATED else "word"
+    kind = "tolerated" if token.stem in TOLERATED or _predicate(tokens, i, items) else "word"
     return [Item(kind, token.text, token.raw, capitalized=token.raw[:1].isupper() and i > 0)]
+
+
+def _predicate(tokens: list[Token], i: int, items: list[Item]) -> bool:
+    """A word in verb position: it describes the rows, it names no data, so it never causes a refusal.
+
+    A past form or gerund not used as an adjective ('trips *started* in', 'quantity *prescribed* per');
+    a word after a pronoun ('did we *carry*'); a word after a schema reference that ends the clause
+    ('doctors *work* in', 'did each doctor *handle*'). A word before a noun ('delayed trips') or after
+    an aggregate ('average *salary*') is not one.
+    """
+    word, prev = tokens[i].text, tokens[i - 1] if i > 0 else None
+    nxt = tokens[i + 1] if i + 1 < len(tokens) else None
+    clause_ends = nxt is None or nxt.kind != "word" or nxt.text in STOP or nxt.text in PREPOSITIONS
+    verb_form = (word.endswith(("ed", "ing")) and len(word) > 4) or word in IRREGULAR_PAST
+    if verb_form and clause_ends:
+        return True
+    if prev is not None and prev.text in PRONOUNS:
+        return True
+    after_ref = bool(items) and items[-1].is_ref and prev is not None and prev.kind == "word" \
+        and items[-1].raw.split()[-1] == prev.raw and prev.text not in STOP
+    asked_with_do = any(t.text in DO_AUXILIARIES for t in tokens[:i])
+    return after_ref and clause_ends and (asked_with_do or (nxt is not None and nxt.text in PREPOSITIONS))

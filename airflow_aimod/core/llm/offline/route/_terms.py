@@ -14,7 +14,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from functools import lru_cache
 from typing import Any, NamedTuple
 
-from airflow_aimod.core.llm._route_vocabulary import CONCEPTS, ELIDED, STOP_WORDS, TABLE_PREFIXES
+from airflow_aimod.core.llm.offline.route._vocabulary import CONCEPTS, ELIDED, STOP_WORDS, TABLE_PREFIXES
 
 _WORD = re.compile(r"\w+(?:'\w+)*")
 _YEAR = re.compile(r"(?:19|20)\d\d")
@@ -143,6 +143,53 @@ def extract_terms(text: str, limit: int, index: Index | None = None) -> list[Ter
             terms += _word_terms(word, stem, words[i][1], surface=words[i][0])
             i += 1
     return terms[:limit]
+
+
+def ground_in_schema(terms: list[Term], schema: Iterable[str], index: Index, text: str = "") -> list[Term]:
+    """Words that name the warehouse's tables or columns count as the feature "warehouse".
+
+    "warehouse", not "data": only the agents whose own texts say they work on the warehouse get
+    the evidence ('data' is also in the drift detector's and the reporters' texts, and a vague
+    request with one warehouse noun must not reach them).
+
+    A word right after one of them and before a preposition ('patients *live* in', 'trips *started*
+    from') is a predicate about that data, not a request for an agent: it is dropped.
+    """
+    known = {_stem(w) for w in schema}
+    short = sorted(w for w in known if _abbreviation_like(w))
+    grounded: list[Term] = []
+    for term in terms:
+        word = _stem(term.surface) if " " not in term.surface else ""
+        if word and (word in known or any(_abbreviates(part, word) for part in short)):
+            term = Term(_DATA, term.surface, term.is_name, "warehouse")
+        elif grounded and grounded[-1].feature == _DATA and word and _before_preposition(term.surface, text):
+            continue
+        grounded.append(term)
+    return grounded
+
+
+def _before_preposition(surface: str, text: str) -> bool:
+    return re.search(rf"\b{re.escape(surface)}\s+(?:{'|'.join(_PREPOSITIONS)})\b", text.casefold()) is not None
+
+
+_PREPOSITIONS = ("in", "on", "at", "to", "from", "by", "for", "with", "into", "during", "after", "before")
+
+
+def _abbreviation_like(part: str) -> bool:
+    return 2 <= len(part) <= 4 and part.isalpha() and not any(ch in "aeiou" for ch in part[1:])
+
+
+def _abbreviates(part: str, word: str) -> bool:
+    """'acct' → 'account', 'inv' → 'invoice', 'hrs' → 'hour': first letter equal, letters in order."""
+    if part.endswith("s") and len(part) > 2 and _abbreviates(part[:-1], word):
+        return True
+    if not len(part) < len(word) <= 3 * len(part) or word[0] != part[0]:
+        return False
+    rest = iter(word[1:])
+    return all(ch in rest for ch in part[1:])
+
+
+_DATA = "warehouse"  # the agents whose own texts say they work on the warehouse get the evidence
 
 
 def _word_terms(word: str, stem: str, is_name: bool, surface: str) -> list[Term]:

@@ -11,7 +11,8 @@ import heapq
 from collections import defaultdict
 from dataclasses import dataclass
 
-from airflow_aimod.core.schema import Catalog
+from airflow_aimod.core.llm.offline.nl2sql._text import singular, split_identifier
+from airflow_aimod.core.schema import Catalog, Table
 
 
 @dataclass(frozen=True)
@@ -37,6 +38,10 @@ class JoinGraph:
                     continue
                 self.edges[table.name].append(Edge(table.name, ref.name, fk.column, fk.ref_column, True))
                 self.edges[ref.name].append(Edge(ref.name, table.name, fk.ref_column, fk.column, False))
+        for table in catalog.tables:
+            for column, ref, ref_column in _conventional_keys(catalog, table):
+                self.edges[table.name].append(Edge(table.name, ref.name, column, ref_column, True))
+                self.edges[ref.name].append(Edge(ref.name, table.name, ref_column, column, False))
         self._trees: dict[str, dict[str, list[Edge]]] = {}
 
     def paths(self, root: str) -> dict[str, list[Edge]]:
@@ -86,3 +91,30 @@ class JoinGraph:
 
 def _cost(path: list[Edge]) -> tuple[int, int]:
     return len(path), sum(not e.up for e in path)
+
+
+def _conventional_keys(catalog: Catalog, table: Table) -> list[tuple[str, Table, str]]:
+    """Undeclared keys named by convention: ``course_id`` → the one table ``course(s)`` with a single key.
+
+    Only when the table declares no foreign key on that column and exactly one other table's
+    name (singular or plural, any case style) matches the column's prefix.
+    """
+    declared = {fk.column.lower() for fk in table.foreign_keys}
+    found = []
+    for column in table.columns:
+        parts = split_identifier(column.name)
+        if column.name.lower() in declared or len(parts) < 2 or parts[-1] != "id" or column.kind != "number":
+            continue
+        wanted = singular("_".join(parts[:-1]))
+        refs = [t for t in catalog.tables if t.name != table.name
+                and singular("_".join(split_identifier(t.name))) == wanted and _single_key(t)]
+        if len(refs) == 1:
+            found.append((column.name, refs[0], _single_key(refs[0])))
+    return found
+
+
+def _single_key(table: Table) -> str | None:
+    keys = [c.name for c in table.columns if c.primary_key]
+    if len(keys) == 1:
+        return keys[0]
+    return next((c.name for c in table.columns if c.name.lower() == "id"), None) if not keys else None

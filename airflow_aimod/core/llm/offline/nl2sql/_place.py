@@ -10,14 +10,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from airflow_aimod.core.llm._nl2sql_joins import Edge, JoinGraph
-from airflow_aimod.core.llm._nl2sql_lexicon import (
+from airflow_aimod.core.llm.offline.nl2sql._joins import Edge, JoinGraph
+from airflow_aimod.core.llm.offline.nl2sql._lexicon import (
     Lexicon, Target, date_columns, is_flag, is_key, parts_of, primary_key,
 )
-from airflow_aimod.core.llm._nl2sql_reading import Reading, Refusal, numeric_target
-from airflow_aimod.core.llm._nl2sql_scan import Item
-from airflow_aimod.core.llm._nl2sql_sql import Agg, Col, Cond, Product, Query, Semi
-from airflow_aimod.core.llm._nl2sql_text import CONCEPT_PARTS, split_identifier
+from airflow_aimod.core.llm.offline.nl2sql._reading import Reading, Refusal, numeric_target
+from airflow_aimod.core.llm.offline.nl2sql._scan import Item
+from airflow_aimod.core.llm.offline.nl2sql._sql import Agg, Col, Cond, Product, Query, Semi
+from airflow_aimod.core.llm.offline.nl2sql._text import CONCEPT_PARTS, split_identifier
 
 
 class Infeasible(Exception):

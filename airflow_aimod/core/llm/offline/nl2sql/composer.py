@@ -1,8 +1,8 @@
 """The offline engine's NL→SQL skill: a deterministic semantic parser over the live catalog.
 
-``SqlComposer.compose`` reads a question in three passes (``_nl2sql_scan``: phrases →
-schema references and keywords; ``_nl2sql_reading`` and ``_nl2sql_roles``: roles;
-``_nl2sql_plan``: tables, joins and query shape) and writes one SELECT. Everything it knows about the database
+``SqlComposer.compose`` reads a question in three passes (``_scan``: phrases →
+schema references and keywords; ``_reading`` and ``_roles``: roles;
+``_plan``: tables, joins and query shape) and writes one SELECT. Everything it knows about the database
 comes from the catalog passed in: names, types, sample values and foreign keys. When
 the question needs something the schema does not have, or asks to change data, it
 refuses and says why instead of guessing.
@@ -11,24 +11,26 @@ refuses and says why instead of guessing.
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from datetime import date
 from typing import Any
 
-from airflow_aimod.core.llm._nl2sql_joins import JoinGraph
-from airflow_aimod.core.llm._nl2sql_lexicon import Lexicon
-from airflow_aimod.core.llm._nl2sql_place import Infeasible
-from airflow_aimod.core.llm._nl2sql_plan import Planner
-from airflow_aimod.core.llm._nl2sql_reading import Reading, Refusal
-from airflow_aimod.core.llm._nl2sql_roles import interpret
-from airflow_aimod.core.llm._nl2sql_scan import Item, scan
-from airflow_aimod.core.llm._nl2sql_sql import Agg, Bucket, Col, Cond, Out, Product, Query, Renderer, Semi
-from airflow_aimod.core.llm._nl2sql_text import DML_WORDS, tokenize
+from airflow_aimod.core.llm.offline.nl2sql._joins import JoinGraph
+from airflow_aimod.core.llm.offline.nl2sql._lexicon import Lexicon
+from airflow_aimod.core.llm.offline.nl2sql._place import Infeasible
+from airflow_aimod.core.llm.offline.nl2sql._plan import Planner
+from airflow_aimod.core.llm.offline.nl2sql._reading import Reading, Refusal
+from airflow_aimod.core.llm.offline.nl2sql._roles import interpret
+from airflow_aimod.core.llm.offline.nl2sql._scan import Item, scan
+from airflow_aimod.core.llm.offline.nl2sql._sql import Agg, Bucket, Col, Cond, Out, Product, Query, Renderer, Semi
+from airflow_aimod.core.llm.offline.nl2sql._text import DML_WORDS, tokenize
+from airflow_aimod.core.examples.reuse import rebind
 from airflow_aimod.core.schema import Catalog
 
 READ_ONLY = "read-only: I can only answer questions with SELECT queries"
 _DIALECTS = {"postgresql": "postgres", "sqlite3": "sqlite"}
+_MAX_EXAMPLES = 5  # verified examples tried for re-use, closest first
 _POLITE = frozenset("please can could would will you kindly i we want need to let us lets go ahead and just now "
                     "quickly then also".split())
 _MUTATING_PHRASE = re.compile(
@@ -46,14 +48,20 @@ class SqlComposer:
         self.max_tables = max_tables
 
     def compose(self, question: str, catalog: Catalog, *, dialect: str = "sqlite", feedback: Sequence[str] = (),
-                today: date | None = None) -> dict[str, Any]:
-        """JSON-safe answer: ``sql`` (None when refusing), ``confidence``, ``rationale``, ``refusal``…"""
+                today: date | None = None, examples: Sequence[Mapping[str, Any]] = ()) -> dict[str, Any]:
+        """JSON-safe answer: ``sql`` (None when refusing), ``confidence``, ``rationale``, ``refusal``…
+
+        ``examples``: verified ``{"question", "sql"}`` pairs, closest first; one of the same shape as
+        ``question`` is re-bound to its literals and answered instead of composing afresh.
+        """
         text = (question or "").strip()
         dialect = _DIALECTS.get(dialect.lower(), dialect.lower())
         today = today or date.today()
         feedback = [str(f) for f in feedback or () if str(f).strip()]
         try:
             _screen(text)
+            if not feedback and (reused := _reuse(text, catalog, dialect, examples)) is not None:
+                return reused
             if feedback:
                 return self._repair(text, catalog, dialect, feedback, today)
             return self._compose(text, catalog, dialect, today, self.max_tables)
@@ -95,6 +103,19 @@ class SqlComposer:
         interpretation = _interpretation(query, reading, planner, items)
         return {"sql": sql, "confidence": _confidence(items, reading, planner), "refusal": None,
                 "rationale": _rationale(interpretation), "tables": query.tables(), "interpretation": interpretation}
+
+
+def _reuse(text: str, catalog: Catalog, dialect: str, examples: Sequence[Mapping[str, Any]]) -> dict[str, Any] | None:
+    """The first verified example of the same shape, re-bound to this question's literals."""
+    for example in list(examples)[:_MAX_EXAMPLES]:
+        if not isinstance(example, Mapping) or not isinstance(example.get("sql"), str):
+            continue
+        sql = rebind(str(example.get("question", "")), example["sql"], text, catalog, dialect=dialect)
+        if sql is not None:
+            return {"sql": sql, "confidence": 0.9, "refusal": None, "tables": [],
+                    "rationale": f"the same question as a verified example ({str(example['question'])[:200]!r}), "
+                                 "re-bound to this question's values", "interpretation": {"example": True}}
+    return None
 
 
 def _screen(text: str) -> None:
