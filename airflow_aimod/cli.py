@@ -4,6 +4,9 @@
   aimod route [--llm offline|CONN_ID] TEXT       where the router would send TEXT
   aimod sql check [--dialect D] [--max-tables N] [--pii-tables a,b] SQL
   aimod sql ask --conn-id ID [--llm offline|CONN_ID] [--pii-tables a,b] QUESTION
+  aimod summarize --source FILE [--max-words N] [--audience A] [--llm offline|CONN_ID]
+  aimod summarize --check --source FILE --summary FILE
+                                                 a summary (or a check of one) as {summary, faithful, unsupported}
   aimod demo                                     the offline end-to-end demo
 
 Exit codes: 0 success (for ``sql check``: allowed, with or without approval),
@@ -118,6 +121,43 @@ def _run_graph(spec: Any, llm: str, request: str, build: Any, *, envelope: Any =
         return runner.start(initial).state
 
 
+def _read_text(path: str, what: str) -> str:
+    if path == "-":
+        return sys.stdin.read()
+    try:
+        with open(path, encoding="utf-8") as handle:
+            return handle.read()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigurationError(f"cannot read the {what} file {path!r} ({exc.__class__.__name__}): give a readable "
+                                 "UTF-8 text or JSON file, or - for stdin") from None
+
+
+def cmd_summarize(args: argparse.Namespace) -> int:
+    from airflow_aimod.core.summaries import FaithfulnessChecker, source_text
+
+    source = source_text(_read_text(args.source, "source"))
+    if args.check:
+        if not args.summary:
+            raise ConfigurationError("--check needs --summary FILE: the summary to check against --source")
+        summary = _read_text(args.summary, "summary").strip()
+        report = FaithfulnessChecker().check(source, summary)
+        _print({"summary": summary, "faithful": report.faithful, "unsupported": report.unsupported})
+        return 0 if report.faithful else 1
+    if not 5 <= args.max_words <= 2000:
+        raise ConfigurationError(f"--max-words must be between 5 and 2000, got {args.max_words}")
+    from airflow_aimod.core.agents.summarizer import SummarizerTools, build_graph
+    from airflow_aimod.core.registry import get_agent
+
+    tools = SummarizerTools(source=source, max_words=args.max_words, audience=args.audience)
+    state = _run_graph(get_agent("summarizer"), args.llm, f"Summarize {args.source} in at most {args.max_words} "
+                       "words", lambda rt: build_graph(rt, tools))
+    result = state.get("result") or {}
+    summary = result.get("summary") or result.get("draft") or ""
+    _print({"summary": summary, "faithful": bool(result.get("faithful")),
+            "unsupported": list(result.get("unsupported") or [])})
+    return 0 if result.get("faithful") else 1
+
+
 def cmd_demo(args: argparse.Namespace) -> int:
     from airflow_aimod.demo.run import main as demo_main
 
@@ -152,6 +192,15 @@ def build_parser() -> argparse.ArgumentParser:
     ask.add_argument("--pii-columns", default="")
     ask.add_argument("--max-rows", type=int, default=100)
     ask.set_defaults(func=cmd_sql_ask)
+
+    summarize = sub.add_parser("summarize", help="summarize a text or JSON file faithfully, or check a summary")
+    summarize.add_argument("--source", required=True, help="the source file (text or JSON; - for stdin)")
+    summarize.add_argument("--summary", help="with --check: the summary file to check")
+    summarize.add_argument("--check", action="store_true", help="check --summary against --source")
+    summarize.add_argument("--max-words", type=int, default=80)
+    summarize.add_argument("--audience", choices=["engineer", "stakeholder"], default="engineer")
+    summarize.add_argument("--llm", default="offline", help="'offline' or an aimod_llm connection id")
+    summarize.set_defaults(func=cmd_summarize)
 
     demo = sub.add_parser("demo", help="run the offline end-to-end demo")
     demo.add_argument("--workdir", default=".aimod-demo", help="where the demo keeps its Airflow home and warehouse")

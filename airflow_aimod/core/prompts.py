@@ -133,6 +133,25 @@ def validation_messages(request: str, subject: str, validation: Mapping[str, Any
     return Prompt.of(context, VALIDATION_SYSTEM, human)
 
 
+SUMMARY_SYSTEM = (
+    "You summarize a source text for a {audience} in at most {max_words} words. Use only facts the source states: "
+    "every number (with its unit and what it counts), date, name and direction word must be in the source; round "
+    "only sensibly (1,284,311 -> about 1.28 million). Never add causes or facts the source does not give. Reply "
+    "with one JSON object only: {{\"summary\": \"...\", \"confidence\": 0..1}}."
+)
+
+
+def summary_messages(request: str, source: str, *, max_words: int, audience: str,
+                     unsupported: Sequence[Mapping[str, Any]] = ()) -> Prompt:
+    """Messages asking for a summary of ``source``; ``unsupported`` lists claims a first draft made up."""
+    context = {"task": "summarize", "request": request, "source": source, "max_words": max_words,
+               "audience": audience, "unsupported": [dict(u) for u in unsupported]}
+    human = f"Request:\n{request}\n\nSource and limits:\n{context_block(context)}"
+    if unsupported:
+        human += ("\n\nYour previous summary made claims the source does not support; leave them out:\n- "
+                  + "\n- ".join(f"{u.get('text')} ({u.get('reason')})" for u in unsupported))
+    return Prompt.of(context, SUMMARY_SYSTEM.format(audience=audience, max_words=max_words), human)
+
 def read_context(text: str) -> dict[str, Any] | None:
     """The JSON context block of a prompt, or ``None`` when it has none."""
     match = _BLOCK.search(text)

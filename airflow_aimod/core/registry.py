@@ -182,7 +182,9 @@ _SPECS = (
               "Summarizes long text: logs, incident threads, documents, agent outputs, into a short brief.",
               ("summarize this incident thread", "give me a short summary of these logs",
                "tl;dr of the pipeline run results"),
-              _env("llm.call")),
+              _env("llm.call"), task_types=("summarize",),
+              result_keys=("summary", "faithful", "unsupported", "draft", "audience", "max_words", "words",
+                           "claims_checked", "attempts")),
     AgentSpec("alert_manager", 4,
               "Manages alerts and notifications: decides who to notify, deduplicates and routes alerts, "
               "sends messages to on-call channels.",
