@@ -152,6 +152,20 @@ def summary_messages(request: str, source: str, *, max_words: int, audience: str
                   + "\n- ".join(f"{u.get('text')} ({u.get('reason')})" for u in unsupported))
     return Prompt.of(context, SUMMARY_SYSTEM.format(audience=audience, max_words=max_words), human)
 
+ALERT_SYSTEM = (
+    "You write the headline of each alert notification an on-call engineer receives. Which alerts are sent, "
+    "their severities and counts are decided; do not add, drop or change any. One short line per message, "
+    "from the alerts given only. Reply with one JSON object only: {\"headlines\": {\"<id>\": \"...\"}, "
+    "\"confidence\": 0..1}."
+)
+
+
+def alert_messages(request: str, batches: Sequence[Mapping[str, Any]]) -> Prompt:
+    """Messages asking for one headline per batch of alerts (``{"id", "kind", "group", "alerts"}``)."""
+    context = {"task": "compose_alert", "request": request, "batches": [dict(b) for b in batches]}
+    human = f"Request:\n{request}\n\nMessages to write (alerts per message):\n{context_block(context)}"
+    return Prompt.of(context, ALERT_SYSTEM, human)
+
 def read_context(text: str) -> dict[str, Any] | None:
     """The JSON context block of a prompt, or ``None`` when it has none."""
     match = _BLOCK.search(text)

@@ -190,7 +190,10 @@ _SPECS = (
               "sends messages to on-call channels.",
               ("alert the on-call engineer about the failed load", "notify the data team channel",
                "deduplicate and route these alerts"),
-              _env("llm.call", "airflow.read", "notify.send")),
+              _env("llm.call", "airflow.read", "notify.send", channels=frozenset({"log"})),
+              task_types=("compose_alert",),
+              result_keys=("received", "sent", "suppressed", "digested", "resolved", "ignored", "escalated",
+                           "blocked", "failed", "unrouted", "acknowledged")),
 )
 
 REGISTRY: Mapping[str, AgentSpec] = MappingProxyType({spec.name: spec for spec in _SPECS})

@@ -19,6 +19,7 @@ SKILLS: dict[str, str] = {
     "explain_etl_failures": "airflow_aimod.core.llm.skill_etl",
     "explain_validation": "airflow_aimod.core.llm.skill_validation",
     "summarize": "airflow_aimod.core.llm.skill_summarize",
+    "compose_alert": "airflow_aimod.core.llm.skill_alert",
 }
 
 

@@ -58,6 +58,16 @@ MIGRATIONS: tuple[Migration, ...] = (
             task_type TEXT NOT NULL, tokens BIGINT NOT NULL DEFAULT 0, reserved BIGINT NOT NULL DEFAULT 0,
             updated_at DOUBLE PRECISION NOT NULL, PRIMARY KEY (dag_id, run_id, task_key, try_number, task_type))""",
     )),
+    Migration(4, "alert state", (
+        """CREATE TABLE IF NOT EXISTS aimod_alerts (
+            fingerprint TEXT PRIMARY KEY, title TEXT NOT NULL, source TEXT NOT NULL DEFAULT '',
+            severity TEXT NOT NULL, group_key TEXT NOT NULL DEFAULT '', status TEXT NOT NULL,
+            body TEXT NOT NULL DEFAULT '', first_seen DOUBLE PRECISION NOT NULL, last_seen DOUBLE PRECISION NOT NULL,
+            first_sent DOUBLE PRECISION, last_sent DOUBLE PRECISION, occurrences BIGINT NOT NULL DEFAULT 0,
+            suppressed BIGINT NOT NULL DEFAULT 0, pending_digest INTEGER NOT NULL DEFAULT 0,
+            acked_at DOUBLE PRECISION, acked_by TEXT, escalated_at DOUBLE PRECISION)""",
+        "CREATE INDEX IF NOT EXISTS aimod_alerts_status_severity ON aimod_alerts (status, severity)",
+    )),
 )
 
 LATEST = MIGRATIONS[-1].version
