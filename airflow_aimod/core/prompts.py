@@ -166,6 +166,24 @@ def alert_messages(request: str, batches: Sequence[Mapping[str, Any]]) -> Prompt
     human = f"Request:\n{request}\n\nMessages to write (alerts per message):\n{context_block(context)}"
     return Prompt.of(context, ALERT_SYSTEM, human)
 
+NARRATIVE_SYSTEM = (
+    "You write the narrative paragraph of a {kind} report, at most {max_words} words, from the report's facts "
+    "only. The tables and charts carry the numbers; any number, name or change you mention must be in the facts. "
+    "Reply with one JSON object only: {{\"narrative\": \"...\", \"confidence\": 0..1}}."
+)
+
+
+def narrative_messages(request: str, kind: str, facts: str, *, max_words: int,
+                       unsupported: Sequence[Mapping[str, Any]] = ()) -> Prompt:
+    """Messages asking for a report's narrative from ``facts`` (the sections as text)."""
+    context = {"task": "write_narrative", "request": request, "kind": kind, "source": facts,
+               "max_words": max_words, "audience": "stakeholder", "unsupported": [dict(u) for u in unsupported]}
+    human = f"Request:\n{request}\n\nReport facts:\n{context_block(context)}"
+    if unsupported:
+        human += "\n\nYour previous narrative made unsupported claims; leave them out:\n- " + "\n- ".join(
+            f"{u.get('text')} ({u.get('reason')})" for u in unsupported)
+    return Prompt.of(context, NARRATIVE_SYSTEM.format(kind=kind, max_words=max_words), human)
+
 def read_context(text: str) -> dict[str, Any] | None:
     """The JSON context block of a prompt, or ``None`` when it has none."""
     match = _BLOCK.search(text)

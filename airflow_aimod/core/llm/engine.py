@@ -20,6 +20,7 @@ SKILLS: dict[str, str] = {
     "explain_validation": "airflow_aimod.core.llm.skill_validation",
     "summarize": "airflow_aimod.core.llm.skill_summarize",
     "compose_alert": "airflow_aimod.core.llm.skill_alert",
+    "write_narrative": "airflow_aimod.core.llm.skill_narrative",
 }
 
 
