@@ -27,12 +27,15 @@ class ChannelSender:
         self.mail_to, self.mail_from, self.context = list(mail_to), mail_from, context or {}
 
     def __call__(self, channel: str, message: Any) -> None:
+        from dataclasses import replace
+
+        from airflow_aimod.core.redaction import scrub
+
+        message = replace(message, subject=scrub(message.subject), text=scrub(message.text), html=scrub(message.html))
         notifier = self.notifier(channel, message)
         try:
             notifier.notify(self.context)
         except Exception as exc:  # any notifier error becomes one line, with no URL (webhook tokens live there)
-            from airflow_aimod.core.redaction import scrub
-
             detail = _URL.sub("<url>", str(scrub(str(exc))).splitlines()[0] if str(exc) else "")[:200]
             raise NotificationFailed(f"{type(exc).__name__} sending to channel {channel!r}: {detail}") from None
 

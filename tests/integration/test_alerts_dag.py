@@ -74,7 +74,8 @@ def test_the_apprise_notifier_reaches_a_local_endpoint_and_errors_carry_no_url(a
     from airflow_aimod.notifications.channels import ChannelSender
 
     monkeypatch.setenv("NO_PROXY", "127.0.0.1,localhost")
-    message = render("send", [{"alert": {"title": "disk full", "severity": "critical", "group": "db", "body": "",
+    leak = "login failed: postgresql://app:s3cretpw@db/prod"
+    message = render("send", [{"alert": {"title": "disk full", "severity": "critical", "group": "db", "body": leak,
                                          "fingerprint": "f1"}, "repeats": 0}])
     with WebhookSink() as hook:
         monkeypatch.setenv("AIRFLOW_CONN_AIMOD_APPRISE", hook.apprise_connection())
@@ -83,4 +84,5 @@ def test_the_apprise_notifier_reaches_a_local_endpoint_and_errors_carry_no_url(a
         with pytest.raises(NotificationFailed) as failed:
             ChannelSender()("aimod_dead", message)
     assert hook.posts and hook.posts[0][0] == "/apprise" and "disk full" in hook.posts[0][1]["message"]
+    assert "s3cretpw" not in str(hook.posts)  # alert text is scrubbed before any notifier sees it
     assert "SECRETTOKEN" not in str(failed.value) and "aimod_dead" in str(failed.value)
