@@ -80,7 +80,17 @@ class AlertManagerOperator(AgentOperator):
         from airflow_aimod.core.alerts import Alert
         from airflow_aimod.core.alerts.sources import alerts_from_outcome
 
-        given = json.loads(self.alerts) if isinstance(self.alerts, str) and self.alerts.strip() else self.alerts
+        given = self.alerts
+        if isinstance(given, str):
+            try:
+                given = json.loads(given) if given.strip() else []
+            except ValueError:
+                raise ConfigurationError(f"alerts must be a list of alert dicts or its JSON; got text that is not "
+                                         f"JSON: {given[:80]!r}") from None
+        if isinstance(given, dict):
+            given = [given]
+        if not isinstance(given, (list, tuple)) and given is not None:
+            raise ConfigurationError(f"alerts must be a list of alert dicts, got {type(given).__name__}")
         found = [Alert.of(a) for a in (given or [])]
         for task_id in self.source_task_ids:
             found += alerts_from_outcome(context["ti"].xcom_pull(task_ids=task_id) or {}, source=task_id)
