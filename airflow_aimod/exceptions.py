@@ -73,3 +73,11 @@ class StepFailed(AimodError):
 
 class AgentRunFailed(AimodError):
     """Raised by an operator when its agent ends in a status listed in ``fail_on_status``."""
+
+
+class NotificationFailed(AimodError):
+    """Raised when an Airflow notifier could not deliver an alert to its channel."""
+
+    def __init__(self, message: str, *, transient: bool = True) -> None:
+        super().__init__(message)
+        self.transient = transient

@@ -13,6 +13,8 @@ from datetime import timedelta
 import pendulum
 from airflow.sdk import DAG, Param, task
 
+from airflow_aimod.operators.alert_manager import AlertManagerOperator
+
 with DAG(
     dag_id="aimod_health",
     schedule=timedelta(minutes=15),
@@ -31,6 +33,7 @@ with DAG(
         """The breaches found (also sent to the notifier)."""
         from airflow.sdk import get_current_context
 
+        from airflow_aimod.core.alerts.sources import alerts_from_health
         from airflow_aimod.core.store import DashboardQueries
         from airflow_aimod.notifications.log import AimodLogNotifier
         from airflow_aimod.observability.health import HealthRule
@@ -42,7 +45,17 @@ with DAG(
         rule = HealthRule(min_success_rate=float(params["min_success_rate"]),
                           window=timedelta(minutes=int(params["window_minutes"])), min_runs=int(params["min_runs"]))
         queries = DashboardQueries(shared_store(url), price_table=price_table())
-        breaches = rule.check(queries, AimodLogNotifier(), context=get_current_context())
+        context = get_current_context()
+        breaches = rule.check(queries, AimodLogNotifier(), context=context)
+        alerts = [alert.to_dict() for alert in alerts_from_health(breaches)]
+        context["ti"].xcom_push(key="aimod_alerts", value=alerts)  # for the alert manager below
         return [breach.describe() for breach in breaches]
 
-    check_agent_health()
+    # The same breaches through the alert manager: deduplicated, throttled, escalated when nobody acknowledges.
+    # Channels default to the task log; give it chat/mail connections (and list them in the envelope's channels).
+    health_alerts = AlertManagerOperator(
+        task_id="health_alerts",
+        alerts="{{ ti.xcom_pull(task_ids='check_agent_health', key='aimod_alerts') | tojson }}",
+        throttle=timedelta(hours=1),
+    )
+    check_agent_health() >> health_alerts

@@ -91,6 +91,7 @@ class Envelope:
     max_auto_retries: int = 0
     max_handoff_depth: int = 4
     token_budget: int | Mapping[str, int] | None = 20_000  # int, or task type (route, nl2sql, total, *) -> int
+    channels: frozenset[str] | None = None  # notify.send targets (connection ids) allowed; None: any
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "allow", _check_kinds(self.allow, "allow"))
@@ -107,6 +108,10 @@ class Envelope:
         from airflow_aimod.core.budget import parse_token_budget
 
         object.__setattr__(self, "token_budget", parse_token_budget(self.token_budget))
+        if self.channels is not None:
+            if isinstance(self.channels, str) or not all(isinstance(c, str) and c for c in self.channels):
+                raise ConfigurationError(f"channels must be a list of connection ids, got {self.channels!r}")
+            object.__setattr__(self, "channels", frozenset(self.channels))
 
     def override(self, changes: Mapping[str, Any]) -> Envelope:
         """Return a copy with ``changes`` applied (same keys as ``to_dict``); unknown keys fail."""
@@ -120,6 +125,8 @@ class Envelope:
         for key in ("allow", "deny", "require_approval"):
             if key in updates:
                 updates[key] = frozenset(updates[key])
+        if updates.get("channels") is not None and not isinstance(updates["channels"], str):
+            updates["channels"] = frozenset(updates["channels"])
         return replace(self, **updates)
 
     def to_dict(self) -> dict[str, Any]:
@@ -127,6 +134,7 @@ class Envelope:
         data = asdict(self)
         for key in ("allow", "deny", "require_approval"):
             data[key] = sorted(data[key])
+        data["channels"] = None if self.channels is None else sorted(self.channels)
         if self.sql is not None:
             data["sql"] = {k: sorted(v) if isinstance(v, frozenset) else v for k, v in data["sql"].items()}
             data["sql"]["allowed_statements"] = list(self.sql.allowed_statements)
@@ -183,6 +191,9 @@ class PermissionValidator:
         if action.kind not in env.allow:
             allowed = ", ".join(sorted(env.allow))
             return Verdict(False, reasons=(f"{action.kind} is not in this agent's envelope (allowed: {allowed})",))
+        if action.kind == "notify.send" and env.channels is not None and action.target not in env.channels:
+            return Verdict(False, reasons=(f"channel {action.target!r} is not in this agent's envelope (allowed "
+                                           f"channels: {', '.join(sorted(env.channels)) or 'none'})",))
         if action.kind == "sql.read":
             return self._check_sql(action.params.get("sql", ""), action.params.get("schema"))
         if action.kind in env.require_approval:

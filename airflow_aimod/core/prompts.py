@@ -145,6 +145,57 @@ def validation_messages(request: str, subject: str, validation: Mapping[str, Any
     return Prompt.of(context, VALIDATION_SYSTEM, human)
 
 
+SUMMARY_SYSTEM = (
+    "You summarize a source text for a {audience} in at most {max_words} words. Use only facts the source states: "
+    "every number (with its unit and what it counts), date, name and direction word must be in the source; round "
+    "only sensibly (1,284,311 -> about 1.28 million). Never add causes or facts the source does not give. Reply "
+    "with one JSON object only: {{\"summary\": \"...\", \"confidence\": 0..1}}."
+)
+
+
+def summary_messages(request: str, source: str, *, max_words: int, audience: str,
+                     unsupported: Sequence[Mapping[str, Any]] = ()) -> Prompt:
+    """Messages asking for a summary of ``source``; ``unsupported`` lists claims a first draft made up."""
+    context = {"task": "summarize", "request": request, "source": source, "max_words": max_words,
+               "audience": audience, "unsupported": [dict(u) for u in unsupported]}
+    human = f"Request:\n{request}\n\nSource and limits:\n{context_block(context)}"
+    if unsupported:
+        human += ("\n\nYour previous summary made claims the source does not support; leave them out:\n- "
+                  + "\n- ".join(f"{u.get('text')} ({u.get('reason')})" for u in unsupported))
+    return Prompt.of(context, SUMMARY_SYSTEM.format(audience=audience, max_words=max_words), human)
+
+ALERT_SYSTEM = (
+    "You write the headline of each alert notification an on-call engineer receives. Which alerts are sent, "
+    "their severities and counts are decided; do not add, drop or change any. One short line per message, "
+    "from the alerts given only. Reply with one JSON object only: {\"headlines\": {\"<id>\": \"...\"}, "
+    "\"confidence\": 0..1}."
+)
+
+
+def alert_messages(request: str, batches: Sequence[Mapping[str, Any]]) -> Prompt:
+    """Messages asking for one headline per batch of alerts (``{"id", "kind", "group", "alerts"}``)."""
+    context = {"task": "compose_alert", "request": request, "batches": [dict(b) for b in batches]}
+    human = f"Request:\n{request}\n\nMessages to write (alerts per message):\n{context_block(context)}"
+    return Prompt.of(context, ALERT_SYSTEM, human)
+
+NARRATIVE_SYSTEM = (
+    "You write the narrative paragraph of a {kind} report, at most {max_words} words, from the report's facts "
+    "only. The tables and charts carry the numbers; any number, name or change you mention must be in the facts. "
+    "Reply with one JSON object only: {{\"narrative\": \"...\", \"confidence\": 0..1}}."
+)
+
+
+def narrative_messages(request: str, kind: str, facts: str, *, max_words: int,
+                       unsupported: Sequence[Mapping[str, Any]] = ()) -> Prompt:
+    """Messages asking for a report's narrative from ``facts`` (the sections as text)."""
+    context = {"task": "write_narrative", "request": request, "kind": kind, "source": facts,
+               "max_words": max_words, "audience": "stakeholder", "unsupported": [dict(u) for u in unsupported]}
+    human = f"Request:\n{request}\n\nReport facts:\n{context_block(context)}"
+    if unsupported:
+        human += "\n\nYour previous narrative made unsupported claims; leave them out:\n- " + "\n- ".join(
+            f"{u.get('text')} ({u.get('reason')})" for u in unsupported)
+    return Prompt.of(context, NARRATIVE_SYSTEM.format(kind=kind, max_words=max_words), human)
+
 def read_context(text: str) -> dict[str, Any] | None:
     """The JSON context block of a prompt, or ``None`` when it has none."""
     match = _BLOCK.search(text)

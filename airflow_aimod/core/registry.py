@@ -177,18 +177,25 @@ _SPECS = (
               "business reports, KPI write-ups, dashboard narratives.",
               ("write the weekly sales report", "generate a KPI report for the leadership meeting",
                "create a monthly business review document"),
-              _env("llm.call", "db.introspect", "sql.read", "report.write")),
+              _env("llm.call", "db.introspect", "sql.read", "report.write"), task_types=("write_narrative",),
+              result_keys=("kind", "title", "files", "uris", "sections", "narrative", "faithful", "unsupported",
+                           "trace_ids")),
     AgentSpec("summarizer", 4,
               "Summarizes long text: logs, incident threads, documents, agent outputs, into a short brief.",
               ("summarize this incident thread", "give me a short summary of these logs",
                "tl;dr of the pipeline run results"),
-              _env("llm.call")),
+              _env("llm.call"), task_types=("summarize",),
+              result_keys=("summary", "faithful", "unsupported", "draft", "audience", "max_words", "words",
+                           "claims_checked", "attempts")),
     AgentSpec("alert_manager", 4,
               "Manages alerts and notifications: decides who to notify, deduplicates and routes alerts, "
               "sends messages to on-call channels.",
               ("alert the on-call engineer about the failed load", "notify the data team channel",
                "deduplicate and route these alerts"),
-              _env("llm.call", "airflow.read", "notify.send")),
+              _env("llm.call", "airflow.read", "notify.send", channels=frozenset({"log"})),
+              task_types=("compose_alert",),
+              result_keys=("received", "sent", "suppressed", "digested", "resolved", "ignored", "escalated",
+                           "blocked", "failed", "unrouted", "acknowledged")),
 )
 
 REGISTRY: Mapping[str, AgentSpec] = MappingProxyType({spec.name: spec for spec in _SPECS})

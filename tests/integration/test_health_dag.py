@@ -46,9 +46,17 @@ def test_a_failing_agent_is_reported_and_a_healthy_one_is_not(airflow_db):
     assert str(run.state) == "success"
     with create_session() as session:
         found = session.query(XComModel).filter(XComModel.dag_id == "aimod_health", XComModel.run_id == run.run_id,
+                                                XComModel.task_id == "check_agent_health",
                                                 XComModel.key == "return_value").one().value
+        routed = session.query(XComModel).filter(XComModel.dag_id == "aimod_health", XComModel.run_id == run.run_id,
+                                                 XComModel.task_id == "health_alerts",
+                                                 XComModel.key == "return_value").one().value
     # other tests of this session may have left runs in the store: judge only the two agents seeded here
     mine = [line for line in found if line.startswith(("summarizer", "alert_manager"))]
     assert len(mine) == 1 and mine[0].startswith("summarizer: 67% success") and "2 of 6 runs" in mine[0]
-    assert len(alerts.messages) == 1  # one notifier call for every breach, the template rendered
-    assert alerts.messages[0].startswith("AiMod health: ") and "summarizer: 67% success" in alerts.messages[0]
+    rule_calls = [m for m in alerts.messages if m.startswith("AiMod health: ")]
+    assert len(rule_calls) == 1  # one notifier call for every breach, the template rendered
+    assert "summarizer: 67% success" in rule_calls[0]
+    # the same breach through the alert manager (log channel, the offline default): one critical message
+    assert routed["status"] == "answered" and routed["result"]["sent"]
+    assert any("agent summarizer below its success rate" in m for m in alerts.messages)

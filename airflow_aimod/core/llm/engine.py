@@ -18,6 +18,9 @@ SKILLS: dict[str, str] = {
     "explain_profile": "airflow_aimod.core.llm.skill_profile",
     "explain_etl_failures": "airflow_aimod.core.llm.skill_etl",
     "explain_validation": "airflow_aimod.core.llm.skill_validation",
+    "summarize": "airflow_aimod.core.llm.skill_summarize",
+    "compose_alert": "airflow_aimod.core.llm.skill_alert",
+    "write_narrative": "airflow_aimod.core.llm.skill_narrative",
 }
 
 

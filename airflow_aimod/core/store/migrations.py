@@ -69,6 +69,16 @@ MIGRATIONS: tuple[Migration, ...] = (
             source TEXT NOT NULL, verified_by TEXT NOT NULL, verified_at DOUBLE PRECISION NOT NULL)""",
         "CREATE INDEX IF NOT EXISTS aimod_examples_scope ON aimod_examples (agent, conn_id, verified_at)",
     )),
+    Migration(6, "alert state", (
+        """CREATE TABLE IF NOT EXISTS aimod_alerts (
+            fingerprint TEXT PRIMARY KEY, title TEXT NOT NULL, source TEXT NOT NULL DEFAULT '',
+            severity TEXT NOT NULL, group_key TEXT NOT NULL DEFAULT '', status TEXT NOT NULL,
+            body TEXT NOT NULL DEFAULT '', first_seen DOUBLE PRECISION NOT NULL, last_seen DOUBLE PRECISION NOT NULL,
+            first_sent DOUBLE PRECISION, last_sent DOUBLE PRECISION, occurrences BIGINT NOT NULL DEFAULT 0,
+            suppressed BIGINT NOT NULL DEFAULT 0, pending_digest INTEGER NOT NULL DEFAULT 0,
+            acked_at DOUBLE PRECISION, acked_by TEXT, escalated_at DOUBLE PRECISION)""",
+        "CREATE INDEX IF NOT EXISTS aimod_alerts_status_severity ON aimod_alerts (status, severity)",
+    )),
 )
 
 LATEST = MIGRATIONS[-1].version
