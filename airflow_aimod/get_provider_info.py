@@ -35,6 +35,19 @@ _LLM_CONNECTION = {
 }
 
 
+_MLFLOW_CONNECTION = {
+    "hook-class-name": "airflow_aimod.hooks.mlflow.AimodMlflowHook",
+    "hook-name": "AiMod MLflow",
+    "connection-type": "aimod_mlflow",
+    "ui-field-behaviour": {
+        "hidden-fields": ["schema", "port", "login"],
+        "relabeling": {"host": "Tracking server URI (optional)", "password": "Tracking token (optional)"},
+        "placeholders": {"host": "https://mlflow.example.com",
+                         "extra": '{"backend_conn_id": "mlflow_postgres", "artifact_root": "s3://bucket/mlflow"}'},
+    },
+}
+
+
 def get_provider_info() -> dict:
     """Return what this provider offers: hooks, connection types, operators."""
     return {
@@ -61,8 +74,9 @@ def get_provider_info() -> dict:
         ],
         "hooks": [
             {"integration-name": "AiMod",
-             "python-modules": ["airflow_aimod.hooks.llm", "airflow_aimod.hooks.warehouse"]},
+             "python-modules": ["airflow_aimod.hooks.llm", "airflow_aimod.hooks.warehouse",
+                                "airflow_aimod.hooks.mlflow"]},
         ],
-        "connection-types": [_LLM_CONNECTION],
+        "connection-types": [_LLM_CONNECTION, _MLFLOW_CONNECTION],
         "notifications": ["airflow_aimod.notifications.log.AimodLogNotifier"],
     }
