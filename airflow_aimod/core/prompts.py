@@ -143,3 +143,20 @@ def read_context(text: str) -> dict[str, Any] | None:
     except json.JSONDecodeError:
         return None
     return value if isinstance(value, dict) else None
+
+
+DRIFT_SYSTEM = (
+    "You explain a data-drift report computed per column between a reference and a current sample (KS or "
+    "Wasserstein tests for numbers, chi-square or Jensen-Shannon for categories, PSI, p-values adjusted across "
+    "columns, an effect-size threshold, a minimum sample size). The verdict and the drifted columns are decided; "
+    "do not change them. Say what moved and by how much, from the numbers only, for a data scientist. Reply with "
+    "one JSON object only: {\"summary\": \"...\", \"confidence\": 0..1}."
+)
+
+
+def drift_messages(request: str, subject: str, drift: Mapping[str, Any], truncated: Sequence[str] = ()) -> Prompt:
+    """Messages asking for an explanation of ``drift`` (a ``ml.drift.DriftReport.to_dict()``)."""
+    context = {"task": "explain_drift", "request": request, "subject": subject, "drift": drift,
+               "truncated": list(truncated)}
+    human = f"Request:\n{request}\n\nData: {subject}\nDrift report:\n{context_block(context)}"
+    return Prompt.of(context, DRIFT_SYSTEM, human)

@@ -171,7 +171,8 @@ _SPECS = (
               "population stability, feature drift over time.",
               ("has the input data drifted since training", "check feature distribution shift this week",
                "population stability index for the scoring data"),
-              _env("llm.call", "model.read", "db.introspect", "sql.read")),
+              _env("llm.call", "model.read", "db.introspect", "sql.read"), task_types=("explain_drift",),
+              result_keys=("subject", "reference_sql", "current_sql", "drift", "assessment", "explanation", "truncated")),
     AgentSpec("report_generator", 4,
               "Writes reports and documents for stakeholders from data and agent results: weekly "
               "business reports, KPI write-ups, dashboard narratives.",

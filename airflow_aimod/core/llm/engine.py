@@ -18,6 +18,7 @@ SKILLS: dict[str, str] = {
     "explain_profile": "airflow_aimod.core.llm.skill_profile",
     "explain_etl_failures": "airflow_aimod.core.llm.skill_etl",
     "explain_validation": "airflow_aimod.core.llm.skill_validation",
+    "explain_drift": "airflow_aimod.core.llm.skill_drift",
 }
 
 
