@@ -160,3 +160,20 @@ def drift_messages(request: str, subject: str, drift: Mapping[str, Any], truncat
                "truncated": list(truncated)}
     human = f"Request:\n{request}\n\nData: {subject}\nDrift report:\n{context_block(context)}"
     return Prompt.of(context, DRIFT_SYSTEM, human)
+
+
+EVALUATION_SYSTEM = (
+    "You explain a model evaluation: a challenger model version and the current champion scored on the same "
+    "holdout (classification: ROC AUC, PR AUC, F1, precision, recall, calibration; regression: RMSE, MAE, R2) "
+    "and the verdict a declared champion/challenger rule gave (minimum lift on the primary metric, "
+    "non-inferiority on guard metrics, minimum sample size). The metrics and the verdict are decided; do not "
+    "change them. Say why, from the numbers only. Reply with one JSON object only: {\"summary\": \"...\", "
+    "\"confidence\": 0..1}."
+)
+
+
+def evaluation_messages(request: str, model: str, evaluation: Mapping[str, Any]) -> Prompt:
+    """Messages asking for an explanation of a champion/challenger evaluation."""
+    context = {"task": "explain_evaluation", "request": request, "model": model, "evaluation": evaluation}
+    human = f"Request:\n{request}\n\nModel: {model}\nEvaluation:\n{context_block(context)}"
+    return Prompt.of(context, EVALUATION_SYSTEM, human)

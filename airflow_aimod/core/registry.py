@@ -164,8 +164,10 @@ _SPECS = (
               "decides whether a model is fit to promote to production.",
               ("evaluate the new churn model on the holdout set", "is model v7 better than production",
                "compute precision and recall for the classifier"),
-              _env("llm.call", "model.read", "db.introspect", "sql.read", "model.deploy",
-                   approval=("model.deploy",))),
+              _env("llm.call", "model.read", "db.introspect", "sql.read", "model.log",
+                   deny=("sql.write", "model.deploy", "model.train")), task_types=("explain_evaluation",),
+              result_keys=("model", "challenger_version", "champion_version", "challenger", "champion", "verdict",
+                           "evaluation_run_id", "assessment", "explanation", "truncated")),
     AgentSpec("drift_detector", 3,
               "Detects data drift and model drift: distribution shift between training and live data, "
               "population stability, feature drift over time.",

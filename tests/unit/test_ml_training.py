@@ -10,6 +10,8 @@ from airflow_aimod.core.ml.tracking import MlflowTracker
 from airflow_aimod.core.ml.training import Trainer, TrainingPlan, frame_from_columns, infer_task
 from airflow_aimod.exceptions import ConfigurationError
 
+pytestmark = pytest.mark.timeout(900)  # training and MLflow set-up on a shared, loaded machine
+
 
 def xor_data(n=400, seed=0):
     rng = np.random.default_rng(seed)

@@ -19,6 +19,7 @@ SKILLS: dict[str, str] = {
     "explain_etl_failures": "airflow_aimod.core.llm.skill_etl",
     "explain_validation": "airflow_aimod.core.llm.skill_validation",
     "explain_drift": "airflow_aimod.core.llm.skill_drift",
+    "explain_evaluation": "airflow_aimod.core.llm.skill_evaluation",
 }
 
 

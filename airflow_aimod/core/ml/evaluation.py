@@ -113,3 +113,25 @@ def _binary(labels: Sequence[Any]) -> Any:
 
 def _r(value: Any) -> float:
     return float(f"{float(value):.6g}")
+
+
+def model_metrics(model: Any, frame: Any, target: str, *, threshold: float = 0.5) -> dict[str, Any]:
+    """Score a fitted model (a scikit-learn pipeline over raw columns) on a holdout DataFrame holding ``target``:
+    binary classifiers by their positive-class probability, multi-class by accuracy and macro F1, regressors
+    by their predictions."""
+    if target not in frame.columns:
+        raise ConfigurationError(f"target {target!r} is not a column of the holdout; columns: "
+                                 f"{', '.join(map(str, frame.columns))}")
+    frame = frame[frame[target].notna()]
+    x, y = frame.drop(columns=[target]), frame[target]
+    if not hasattr(model, "predict_proba"):
+        return regression_metrics(y.tolist(), model.predict(x).tolist())
+    classes = list(model.classes_)
+    if len(classes) == 2:
+        positive = (y == classes[1]).astype(int)
+        return classification_metrics(positive.tolist(), model.predict_proba(x)[:, 1].tolist(), threshold=threshold)
+    from sklearn.metrics import accuracy_score, f1_score
+
+    pred = model.predict(x)
+    return {"task": "classification", "n": int(len(y)), "accuracy": _r(accuracy_score(y, pred)),
+            "f1_macro": _r(f1_score(y, pred, average="macro", zero_division=0))}

@@ -8,11 +8,31 @@ trackers in one process never share MLflow's global "active run".
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+import functools
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
-from airflow_aimod.exceptions import ConfigurationError
+from airflow_aimod.core.redaction import scrub
+from airflow_aimod.exceptions import ConfigurationError, ModelRegistryError
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def registry_errors(method: F) -> F:
+    """MLflow's own errors (and an unreachable store) become ``ModelRegistryError`` with a scrubbed one-line message."""
+
+    @functools.wraps(method)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        from mlflow.exceptions import MlflowException
+
+        try:
+            return method(*args, **kwargs)
+        except (MlflowException, OSError) as exc:
+            message = str(getattr(exc, "message", None) or exc).strip().splitlines()[0][:300]
+            raise ModelRegistryError(scrub(f"MLflow: {message}")) from None
+
+    return wrapper  # type: ignore[return-value]
 
 
 class MlflowTracker:
@@ -30,6 +50,7 @@ class MlflowTracker:
 
         return MlflowClient(tracking_uri=self.tracking_uri, registry_uri=self.tracking_uri)
 
+    @registry_errors
     def experiment_id(self, name: str, *, create: bool = True) -> str | None:
         found = self.client.get_experiment_by_name(name)
         if found is not None:
@@ -42,6 +63,7 @@ class MlflowTracker:
                 Path(self.artifact_root, name).resolve().as_uri()
         return self.client.create_experiment(name, artifact_location=location)
 
+    @registry_errors
     def log_training(self, result: Any, *, experiment: str, params: Mapping[str, Any],
                      registered_name: str | None = None, tags: Mapping[str, str] | None = None) -> dict[str, Any]:
         """Log a ``training.TrainingResult``: params, metrics (``holdout_*``, ``baseline_*``, ``cv_*``), the
@@ -75,9 +97,20 @@ class MlflowTracker:
         except MlflowException:
             return None
 
+    @registry_errors
+    def register(self, model_uri: str, name: str) -> str:
+        """Register ``model_uri`` (``runs:/<id>/model``) as a new version of ``name``; the version number."""
+        import mlflow
+
+        mlflow.set_tracking_uri(self.tracking_uri)
+        mlflow.set_registry_uri(self.tracking_uri)
+        return str(mlflow.register_model(model_uri, name).version)
+
+    @registry_errors
     def set_alias(self, name: str, alias: str, version: str) -> None:
         self.client.set_registered_model_alias(name, alias, str(version))
 
+    @registry_errors
     def load_model(self, uri: str) -> Any:
         """The scikit-learn pipeline at ``uri`` (``models:/name/3``, ``models:/name@champion``, ``runs:/…``)."""
         import mlflow
@@ -86,6 +119,7 @@ class MlflowTracker:
         mlflow.set_registry_uri(self.tracking_uri)
         return mlflow.sklearn.load_model(uri)
 
+    @registry_errors
     def search_runs(self, experiments: Sequence[str], *, filter_string: str = "", order_by: Sequence[str] = (),
                     max_results: int = 100) -> list[dict[str, Any]]:
         """Runs as plain dicts: id, name, status, start/end (ms), params, metrics, tags (``mlflow.*`` left out)."""
@@ -99,6 +133,7 @@ class MlflowTracker:
                  "params": dict(r.data.params), "metrics": dict(r.data.metrics),
                  "tags": {k: v for k, v in r.data.tags.items() if not k.startswith("mlflow.")}} for r in runs]
 
+    @registry_errors
     def log_evaluation(self, *, experiment: str, evaluation: Mapping[str, Any], tags: Mapping[str, str]) -> str:
         """Log an evaluation (metrics as ``challenger_*``/``champion_*``, the verdict as a tag and JSON); its run id."""
         import mlflow

@@ -196,7 +196,7 @@ def _estimator(name: str, task: str, n_jobs: int, seed: int) -> Any:
         cls = ensemble.HistGradientBoostingClassifier if classify else ensemble.HistGradientBoostingRegressor
         return cls(random_state=seed)
     cls = ensemble.RandomForestClassifier if classify else ensemble.RandomForestRegressor
-    return cls(n_estimators=200, n_jobs=n_jobs, random_state=seed)
+    return cls(n_estimators=100, n_jobs=n_jobs, random_state=seed)
 
 
 def _baseline(task: str, x: Any, y: Any) -> Any:
