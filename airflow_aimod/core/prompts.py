@@ -177,3 +177,36 @@ def evaluation_messages(request: str, model: str, evaluation: Mapping[str, Any])
     context = {"task": "explain_evaluation", "request": request, "model": model, "evaluation": evaluation}
     human = f"Request:\n{request}\n\nModel: {model}\nEvaluation:\n{context_block(context)}"
     return Prompt.of(context, EVALUATION_SYSTEM, human)
+
+
+EXPERIMENT_PLAN_SYSTEM = (
+    "You turn a question about MLflow runs into one query over the runs listed (their ids, names, metric and "
+    "parameter names). Kinds: best (rank by one metric that exists; order max or min, or null for the metric's "
+    "own direction; since_days for a time window), compare (exactly two runs by id or name), latest. Never name "
+    "a metric or run that is not listed; if the question cannot be answered from these runs, refuse. Reply with "
+    "one JSON object only: {\"query\": {\"kind\", \"metric\", \"order\", \"since_days\", \"run_ids\", \"limit\"}, "
+    "\"confidence\": 0..1, \"rationale\": \"...\", \"refusal\": null or \"why\"}."
+)
+
+EXPERIMENT_ANSWER_SYSTEM = (
+    "You answer a question about MLflow runs from a computed result (a ranking, or the parameters and metrics "
+    "that differ between two runs). The numbers are decided; do not change them. Reply with one JSON object "
+    "only: {\"summary\": \"...\", \"confidence\": 0..1}."
+)
+
+
+def experiment_plan_messages(request: str, runs: Sequence[Mapping[str, Any]], *, shown: int = 200) -> Prompt:
+    """Messages asking which ``RunQuery`` answers ``request``, given the runs (ids, names) and their metric names."""
+    context = {"task": "plan_experiment_query", "request": request,
+               "runs": [{"run_id": r["run_id"], "run_name": r.get("run_name")} for r in runs[:shown]],
+               "metrics": sorted({m for r in runs for m in r.get("metrics", {})}),
+               "params": sorted({p for r in runs for p in r.get("params", {})})}
+    human = f"Question:\n{request}\n\nRuns, metric and parameter names:\n{context_block(context)}"
+    return Prompt.of(context, EXPERIMENT_PLAN_SYSTEM, human)
+
+
+def experiment_answer_messages(request: str, query: Mapping[str, Any], answer: Mapping[str, Any]) -> Prompt:
+    """Messages asking to state the computed ``answer`` to ``request``."""
+    context = {"task": "explain_experiments", "request": request, "query": dict(query), "answer": dict(answer)}
+    human = f"Question:\n{request}\n\nComputed answer:\n{context_block(context)}"
+    return Prompt.of(context, EXPERIMENT_ANSWER_SYSTEM, human)

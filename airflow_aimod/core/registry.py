@@ -158,7 +158,10 @@ _SPECS = (
               "Records and compares machine learning experiments: runs, their parameters and hyperparameters, and metrics.",
               ("compare the last three experiment runs", "log this experiment's parameters and metrics",
                "which run had the best validation accuracy"),
-              _env("llm.call", "model.read")),
+              _env("llm.call", "model.read", deny=("sql.write", "model.log", "model.train", "model.register",
+                                                   "model.deploy")),
+              task_types=("plan_experiment_query", "explain_experiments"),
+              result_keys=("experiments", "query", "answer", "runs_read", "explanation")),
     AgentSpec("model_evaluator", 3,
               "Evaluates model quality: accuracy, precision, recall, AUC, calibration, fairness, and "
               "decides whether a model is fit to promote to production.",

@@ -20,6 +20,8 @@ SKILLS: dict[str, str] = {
     "explain_validation": "airflow_aimod.core.llm.skill_validation",
     "explain_drift": "airflow_aimod.core.llm.skill_drift",
     "explain_evaluation": "airflow_aimod.core.llm.skill_evaluation",
+    "plan_experiment_query": "airflow_aimod.core.llm.skill_experiments",
+    "explain_experiments": "airflow_aimod.core.llm.skill_experiments_answer",
 }
 
 
