@@ -66,7 +66,7 @@ def get_provider_info() -> dict:
                                 "airflow_aimod.operators.arbitration", "airflow_aimod.operators.profiler",
                                 "airflow_aimod.operators.etl_monitor", "airflow_aimod.operators.validator",
                                 "airflow_aimod.operators.drift", "airflow_aimod.operators.model_evaluator",
-                                "airflow_aimod.operators.experiment_tracker"]},
+                                "airflow_aimod.operators.experiment_tracker", "airflow_aimod.operators.training"]},
         ],
         "sensors": [
             {"integration-name": "AiMod", "python-modules": ["airflow_aimod.sensors.approval"]},

@@ -210,3 +210,18 @@ def experiment_answer_messages(request: str, query: Mapping[str, Any], answer: M
     context = {"task": "explain_experiments", "request": request, "query": dict(query), "answer": dict(answer)}
     human = f"Question:\n{request}\n\nComputed answer:\n{context_block(context)}"
     return Prompt.of(context, EXPERIMENT_ANSWER_SYSTEM, human)
+
+
+TRAINING_SYSTEM = (
+    "You explain a training run: the estimators cross-validated, the one chosen, its holdout metrics next to "
+    "a trivial baseline's on the same split, the columns dropped as identifiers or constants. The numbers are "
+    "decided; do not change them. Say whether the model is useful and why, from the numbers only. Reply with "
+    "one JSON object only: {\"summary\": \"...\", \"confidence\": 0..1}."
+)
+
+
+def training_messages(request: str, training: Mapping[str, Any]) -> Prompt:
+    """Messages asking for an explanation of a training run (``TrainingResult.to_dict()`` plus run and version)."""
+    context = {"task": "explain_training", "request": request, "training": dict(training)}
+    human = f"Request:\n{request}\n\nTraining run:\n{context_block(context)}"
+    return Prompt.of(context, TRAINING_SYSTEM, human)

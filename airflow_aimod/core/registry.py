@@ -146,8 +146,11 @@ _SPECS = (
               "Launches and manages machine learning model training runs and hyperparameter searches.",
               ("train a churn model on the latest data", "retrain the forecasting model with new features",
                "start a hyperparameter tuning job"),
-              _env("llm.call", "model.read", "model.train", "airflow.trigger_dag",
-                   approval=("model.train", "airflow.trigger_dag"), deny=("sql.write", "model.deploy"))),
+              _env("llm.call", "db.introspect", "sql.read", "model.read", "model.train", "model.log", "model.register",
+                   "model.deploy", "airflow.trigger_dag", approval=("model.deploy", "airflow.trigger_dag")),
+              task_types=("explain_training",),
+              result_keys=("run_id", "model_uri", "estimator", "task", "metrics", "baseline", "cv", "dropped",
+                           "model_name", "version", "alias", "alias_before", "promotion", "explanation", "truncated")),
     AgentSpec("feature_engineer", 3,
               "Designs and computes features for machine learning models from warehouse tables: "
               "aggregations, encodings, time windows.",

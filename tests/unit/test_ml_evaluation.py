@@ -7,7 +7,7 @@ import math
 import pytest
 
 from airflow_aimod.core.ml import PromotionRule
-from airflow_aimod.core.ml.evaluation import classification_metrics, regression_metrics, verdict
+from airflow_aimod.core.ml.evaluation import auc_standard_error, classification_metrics, regression_metrics, verdict
 from airflow_aimod.exceptions import ConfigurationError
 
 Y = [0, 0, 1, 1]
@@ -72,3 +72,10 @@ def test_rule_validation():
     with pytest.raises(ConfigurationError, match="0 or more"):
         PromotionRule(min_lift=-1)
     assert PromotionRule.better("rmse", 1.0, 2.0) == 1.0 and PromotionRule.better("r2", 0.5, 0.7) == pytest.approx(-0.2)
+
+
+def test_auc_standard_error_by_hand():
+    # Hanley & McNeil 1982, table: A = 0.8, 50 positives, 50 negatives → Q1 = 0.8/1.2, Q2 = 1.28/1.8
+    a, q1, q2 = 0.8, 0.8 / 1.2, 1.28 / 1.8
+    by_hand = math.sqrt((a * (1 - a) + 49 * (q1 - a * a) + 49 * (q2 - a * a)) / 2500)
+    assert auc_standard_error(0.8, 50, 50) == pytest.approx(by_hand) and by_hand == pytest.approx(0.0438, abs=1e-3)

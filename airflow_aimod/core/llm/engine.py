@@ -22,6 +22,7 @@ SKILLS: dict[str, str] = {
     "explain_evaluation": "airflow_aimod.core.llm.skill_evaluation",
     "plan_experiment_query": "airflow_aimod.core.llm.skill_experiments",
     "explain_experiments": "airflow_aimod.core.llm.skill_experiments_answer",
+    "explain_training": "airflow_aimod.core.llm.skill_training",
 }
 
 

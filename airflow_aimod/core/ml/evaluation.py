@@ -135,3 +135,13 @@ def model_metrics(model: Any, frame: Any, target: str, *, threshold: float = 0.5
     pred = model.predict(x)
     return {"task": "classification", "n": int(len(y)), "accuracy": _r(accuracy_score(y, pred)),
             "f1_macro": _r(f1_score(y, pred, average="macro", zero_division=0))}
+
+
+def auc_standard_error(auc: float, positives: int, negatives: int) -> float:
+    """Hanley & McNeil (1982) standard error of a ROC AUC from ``positives`` and ``negatives`` cases."""
+    if positives < 1 or negatives < 1:
+        return float("inf")
+    q1, q2 = auc / (2 - auc), 2 * auc * auc / (1 + auc)
+    var = (auc * (1 - auc) + (positives - 1) * (q1 - auc * auc) + (negatives - 1) * (q2 - auc * auc)) \
+        / (positives * negatives)
+    return max(var, 0.0) ** 0.5
