@@ -5,6 +5,7 @@
   aimod sql check [--dialect D] [--max-tables N] [--pii-tables a,b] SQL
   aimod sql ask --conn-id ID [--llm offline|CONN_ID] [--pii-tables a,b] QUESTION
   aimod demo                                     the offline end-to-end demo
+  aimod ml drift|train ...                       drift and training from CSV files (see cli_ml.py)
 
 Exit codes: 0 success (for ``sql check``: allowed, with or without approval),
 1 rejected or failed, 2 usage or configuration error. ``sql check`` and
@@ -157,6 +158,10 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--workdir", default=".aimod-demo", help="where the demo keeps its Airflow home and warehouse")
     demo.add_argument("--request", action="append", help="a request to run (repeatable; default: a built-in set)")
     demo.set_defaults(func=cmd_demo)
+
+    from airflow_aimod.cli_ml import add_ml_parser
+
+    add_ml_parser(sub, printer=_print, csv_list=_csv)
     return parser
 
 
