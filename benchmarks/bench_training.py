@@ -76,7 +76,8 @@ def main() -> None:
                     for side in ("agent", "direct")}
         for tracker in trackers.values():
             tracker.experiment_id("churn")  # store creation and migrations outside the timings
-        direct(db, trackers["direct"])      # warm-up: sklearn and MLflow imports
+        direct(db, trackers["direct"])      # warm-up: sklearn and MLflow imports (both sides)
+        agent(db, trackers["agent"], f"sqlite:///{tmp}/cp.sqlite", -1)   # and sqlglot, LangGraph (agent side)
         times = {"agent": [], "direct": []}
         for run in range(args.runs):
             times["agent"].append(agent(db, trackers["agent"], f"sqlite:///{tmp}/cp.sqlite", run))
