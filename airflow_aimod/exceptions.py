@@ -60,6 +60,11 @@ class QueryExecutionError(AimodError):
         self.transient = transient
 
 
+class ModelRegistryError(AimodError):
+    """Raised when MLflow (the tracking store or the model registry) refuses a request or cannot be reached,
+    e.g. a model version that does not exist."""
+
+
 class StepFailed(AimodError):
     """Raised when an admitted LLM call or tool call fails: ``cause`` is the error, ``events`` what the step
     recorded before it failed (guard verdict, tool call, each LLM attempt) and ``usage`` the tokens it spent."""

@@ -7,6 +7,19 @@ from airflow_aimod.config_options import provider_config
 from airflow_aimod.hooks.llm_form import connection_type
 
 
+_MLFLOW_CONNECTION = {
+    "hook-class-name": "airflow_aimod.hooks.mlflow.AimodMlflowHook",
+    "hook-name": "AiMod MLflow",
+    "connection-type": "aimod_mlflow",
+    "ui-field-behaviour": {
+        "hidden-fields": ["schema", "port", "login"],
+        "relabeling": {"host": "Tracking server URI (optional)", "password": "Tracking token (optional)"},
+        "placeholders": {"host": "https://mlflow.example.com",
+                         "extra": '{"backend_conn_id": "mlflow_postgres", "artifact_root": "s3://bucket/mlflow"}'},
+    },
+}
+
+
 def get_provider_info() -> dict:
     """Return what this provider offers: hooks, connection types, operators, config, plugin, decorators, links."""
     return {
@@ -25,7 +38,9 @@ def get_provider_info() -> dict:
                                 "airflow_aimod.operators.arbitration", "airflow_aimod.operators.profiler",
                                 "airflow_aimod.operators.etl_monitor", "airflow_aimod.operators.validator",
                                 "airflow_aimod.operators.summarizer", "airflow_aimod.operators.alert_manager",
-                                "airflow_aimod.operators.report_generator"]},
+                                "airflow_aimod.operators.report_generator",
+                                "airflow_aimod.operators.drift", "airflow_aimod.operators.model_evaluator",
+                                "airflow_aimod.operators.experiment_tracker", "airflow_aimod.operators.training"]},
         ],
         "sensors": [
             {"integration-name": "AiMod", "python-modules": ["airflow_aimod.sensors.approval"]},
@@ -35,9 +50,10 @@ def get_provider_info() -> dict:
         ],
         "hooks": [
             {"integration-name": "AiMod",
-             "python-modules": ["airflow_aimod.hooks.llm", "airflow_aimod.hooks.warehouse"]},
+             "python-modules": ["airflow_aimod.hooks.llm", "airflow_aimod.hooks.warehouse",
+                                "airflow_aimod.hooks.mlflow"]},
         ],
-        "connection-types": [connection_type()],
+        "connection-types": [connection_type(), _MLFLOW_CONNECTION],
         "notifications": ["airflow_aimod.notifications.log.AimodLogNotifier"],
         "config": provider_config(),
         "plugins": [{"name": "aimod", "plugin-class": "airflow_aimod.plugins.aimod.AimodPlugin"}],

@@ -8,6 +8,7 @@
   aimod health [--window 24h]                    per-agent health from the AiMod store
   aimod examples add|list|remove|export|import   verified examples the agents reuse
   aimod summarize --source FILE [--check --summary FILE]   a faithful summary, or a check of one
+  aimod ml drift|train ...                       drift and training from CSV files
   aimod demo                                     the offline end-to-end demo
 
 Each command is a module with ``register(subparsers)``; ``COMMANDS`` is the one list of them.
@@ -24,10 +25,10 @@ import sys
 from collections.abc import Sequence
 
 from airflow_aimod import __version__
-from airflow_aimod.cli import agents, demo, examples, health, route, sql, summarize, trace
+from airflow_aimod.cli import agents, demo, examples, health, ml, route, sql, summarize, trace
 from airflow_aimod.cli.output import EXIT_CODES, INTERRUPTED, UNEXPECTED, USAGE, UsageError, json_only_stdout
 
-COMMANDS = (agents, route, sql, summarize, examples, trace, health, demo)
+COMMANDS = (agents, route, sql, summarize, examples, ml, trace, health, demo)
 
 
 class _Parser(argparse.ArgumentParser):

@@ -29,6 +29,8 @@ ACTION_KINDS: Mapping[str, str] = {
     "model.read": "read model, run and experiment metadata",
     "model.train": "start a training run",
     "model.deploy": "promote a model to production",
+    "model.log": "log runs, metrics and evaluations to the experiment tracker",
+    "model.register": "register a new model version (no alias moves)",
     "notify.send": "send a notification",
     "report.write": "write a report artifact",
     "handoff": "hand the request to another agent",

@@ -206,3 +206,85 @@ def read_context(text: str) -> dict[str, Any] | None:
     except json.JSONDecodeError:
         return None
     return value if isinstance(value, dict) else None
+
+
+DRIFT_SYSTEM = (
+    "You explain a data-drift report computed per column between a reference and a current sample (KS or "
+    "Wasserstein tests for numbers, chi-square or Jensen-Shannon for categories, PSI, p-values adjusted across "
+    "columns, an effect-size threshold, a minimum sample size). The verdict and the drifted columns are decided; "
+    "do not change them. Say what moved and by how much, from the numbers only, for a data scientist. Reply with "
+    "one JSON object only: {\"summary\": \"...\", \"confidence\": 0..1}."
+)
+
+
+def drift_messages(request: str, subject: str, drift: Mapping[str, Any], truncated: Sequence[str] = ()) -> Prompt:
+    """Messages asking for an explanation of ``drift`` (a ``ml.drift.DriftReport.to_dict()``)."""
+    context = {"task": "explain_drift", "request": request, "subject": subject, "drift": drift,
+               "truncated": list(truncated)}
+    human = f"Request:\n{request}\n\nData: {subject}\nDrift report:\n{context_block(context)}"
+    return Prompt.of(context, DRIFT_SYSTEM, human)
+
+
+EVALUATION_SYSTEM = (
+    "You explain a model evaluation: a challenger model version and the current champion scored on the same "
+    "holdout (classification: ROC AUC, PR AUC, F1, precision, recall, calibration; regression: RMSE, MAE, R2) "
+    "and the verdict a declared champion/challenger rule gave (minimum lift on the primary metric, "
+    "non-inferiority on guard metrics, minimum sample size). The metrics and the verdict are decided; do not "
+    "change them. Say why, from the numbers only. Reply with one JSON object only: {\"summary\": \"...\", "
+    "\"confidence\": 0..1}."
+)
+
+
+def evaluation_messages(request: str, model: str, evaluation: Mapping[str, Any]) -> Prompt:
+    """Messages asking for an explanation of a champion/challenger evaluation."""
+    context = {"task": "explain_evaluation", "request": request, "model": model, "evaluation": evaluation}
+    human = f"Request:\n{request}\n\nModel: {model}\nEvaluation:\n{context_block(context)}"
+    return Prompt.of(context, EVALUATION_SYSTEM, human)
+
+
+EXPERIMENT_PLAN_SYSTEM = (
+    "You turn a question about MLflow runs into one query over the runs listed (their ids, names, metric and "
+    "parameter names). Kinds: best (rank by one metric that exists; order max or min, or null for the metric's "
+    "own direction; since_days for a time window), compare (exactly two runs by id or name), latest. Never name "
+    "a metric or run that is not listed; if the question cannot be answered from these runs, refuse. Reply with "
+    "one JSON object only: {\"query\": {\"kind\", \"metric\", \"order\", \"since_days\", \"run_ids\", \"limit\"}, "
+    "\"confidence\": 0..1, \"rationale\": \"...\", \"refusal\": null or \"why\"}."
+)
+
+EXPERIMENT_ANSWER_SYSTEM = (
+    "You answer a question about MLflow runs from a computed result (a ranking, or the parameters and metrics "
+    "that differ between two runs). The numbers are decided; do not change them. Reply with one JSON object "
+    "only: {\"summary\": \"...\", \"confidence\": 0..1}."
+)
+
+
+def experiment_plan_messages(request: str, runs: Sequence[Mapping[str, Any]], *, shown: int = 200) -> Prompt:
+    """Messages asking which ``RunQuery`` answers ``request``, given the runs (ids, names) and their metric names."""
+    context = {"task": "plan_experiment_query", "request": request,
+               "runs": [{"run_id": r["run_id"], "run_name": r.get("run_name")} for r in runs[:shown]],
+               "metrics": sorted({m for r in runs for m in r.get("metrics", {})}),
+               "params": sorted({p for r in runs for p in r.get("params", {})})}
+    human = f"Question:\n{request}\n\nRuns, metric and parameter names:\n{context_block(context)}"
+    return Prompt.of(context, EXPERIMENT_PLAN_SYSTEM, human)
+
+
+def experiment_answer_messages(request: str, query: Mapping[str, Any], answer: Mapping[str, Any]) -> Prompt:
+    """Messages asking to state the computed ``answer`` to ``request``."""
+    context = {"task": "explain_experiments", "request": request, "query": dict(query), "answer": dict(answer)}
+    human = f"Question:\n{request}\n\nComputed answer:\n{context_block(context)}"
+    return Prompt.of(context, EXPERIMENT_ANSWER_SYSTEM, human)
+
+
+TRAINING_SYSTEM = (
+    "You explain a training run: the estimators cross-validated, the one chosen, its holdout metrics next to "
+    "a trivial baseline's on the same split, the columns dropped as identifiers or constants. The numbers are "
+    "decided; do not change them. Say whether the model is useful and why, from the numbers only. Reply with "
+    "one JSON object only: {\"summary\": \"...\", \"confidence\": 0..1}."
+)
+
+
+def training_messages(request: str, training: Mapping[str, Any]) -> Prompt:
+    """Messages asking for an explanation of a training run (``TrainingResult.to_dict()`` plus run and version)."""
+    context = {"task": "explain_training", "request": request, "training": dict(training)}
+    human = f"Request:\n{request}\n\nTraining run:\n{context_block(context)}"
+    return Prompt.of(context, TRAINING_SYSTEM, human)

@@ -21,6 +21,11 @@ SKILLS: dict[str, str] = {
     "summarize": "airflow_aimod.core.llm.skill_summarize",
     "compose_alert": "airflow_aimod.core.llm.skill_alert",
     "write_narrative": "airflow_aimod.core.llm.skill_narrative",
+    "explain_drift": "airflow_aimod.core.llm.skill_drift",
+    "explain_evaluation": "airflow_aimod.core.llm.skill_evaluation",
+    "plan_experiment_query": "airflow_aimod.core.llm.skill_experiments",
+    "explain_experiments": "airflow_aimod.core.llm.skill_experiments_answer",
+    "explain_training": "airflow_aimod.core.llm.skill_training",
 }
 
 
