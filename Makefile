@@ -11,11 +11,13 @@ STAMP  := $(VENV)/.aimod-installed
 # The browser tests drive the system Chromium (never a downloaded one): install it with apt when missing.
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
+# --compile-bytecode: where PYTHONDONTWRITEBYTECODE is set (as here), nothing would ever be cached and every
+# process (each Airflow component, task and CLI call) would compile Airflow from source again.
 $(STAMP): requirements.lock pyproject.toml
 	test -x $(VENV)/bin/python || $(PYTHON) -m venv $(VENV)
 	$(VENV)/bin/python -m pip --version >/dev/null 2>&1 || $(VENV)/bin/python -m ensurepip --default-pip >/dev/null
 	$(VENV)/bin/python -m pip install --quiet --disable-pip-version-check uv==0.13.9
-	$(UV) pip install --quiet --python $(VENV)/bin/python -r requirements.lock
+	$(UV) pip install --quiet --compile-bytecode --python $(VENV)/bin/python -r requirements.lock
 	$(UV) pip install --quiet --python $(VENV)/bin/python --no-deps -e .
 	touch $(STAMP)
 

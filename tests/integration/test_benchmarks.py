@@ -22,6 +22,7 @@ REPO = Path(__file__).resolve().parents[2]
     ("bench_sqlguard.py", ["--quick"], "guard/parse"),
     ("bench_schema_selection.py", [], "smaller"),
     ("bench_dashboard.py", ["--quick"], "SQLite"),
+    ("bench_parse_cost.py", ["--quick"], "parse-cost ratio"),
 ])
 def test_the_benchmark_runs_and_prints_its_ratio(script, args, prints):
     proc = subprocess.run([sys.executable, str(REPO / "benchmarks" / script), *args], capture_output=True,
