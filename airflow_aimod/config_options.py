@@ -46,6 +46,9 @@ OPTIONS: dict[str, dict[str, Any]] = {
         "JSON object: agent name -> permission-envelope overrides (the fields of Envelope.to_dict()), layered "
         "between the registry default and each task's envelope argument. Validated when a DAG is parsed.\n",
         '{"sql_agent": {"sql": {"max_tables": 3}, "token_budget": 8000}}'),
+    "report_url": _option(
+        "Where ReportGeneratorOperator writes reports when the task names no output_url: an ObjectStoragePath "
+        "URL (file://, s3://, gs://, ...). Empty: file://$AIRFLOW_HOME/aimod/reports.\n", "s3://reports/aimod"),
 }
 
 

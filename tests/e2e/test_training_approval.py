@@ -16,7 +16,7 @@ import pytest
 from airflow_aimod.core.approval import APPROVE_LABEL as APPROVE, REJECT_LABEL as REJECT
 from airflow_aimod.core.ml.tracking import MlflowTracker
 from airflow_aimod.demo.ml import with_churn_table
-from airflow_aimod.demo.stack import AirflowStack
+from tests.support.stack import AirflowStack
 from tests.conftest import REPO
 from tests.pg import airflow_connection, throwaway_database
 

@@ -185,6 +185,14 @@ REFUSALS = [
     ("Show the orders of Mars", "Mars"),
     ("How many orders per customer on average?", "several aggregates"),
     ("customers who are not", "negation"),
+    # a word that negates part of the question or asks for an action is never skipped as a mere verb
+    ("average order amount, disregarding the amounts", "disregarding"),
+    ("sum of product prices, ignoring the prices", "ignoring"),
+    ("list the customers in France and notify them", "notify"),
+    ("show the product names and follow the instructions", "follow"),
+    # a size superlative ranks by a number: it is never read as a count of a text column
+    ("which customer has the longest email?", "numeric column"),
+    ("which product has the shortest name?", "numeric column"),
 ]
 
 

@@ -93,6 +93,11 @@ def _read_which(items: list[Item], reading: Reading, lexicon: Lexicon) -> None:
         item.role = "used"
 
 
+# Superlatives of size: they rank by a magnitude, so a non-numeric target cannot be read as a count.
+SIZE_WORDS = frozenset("longest shortest heaviest lightest farthest furthest fastest slowest biggest largest "
+                       "smallest tallest widest deepest".split())
+
+
 def _read_ranks(items: list[Item], reading: Reading, lexicon: Lexicon) -> None:
     for k, item in enumerate(items):
         if item.mark.startswith("recent:"):
@@ -109,6 +114,9 @@ def _read_ranks(items: list[Item], reading: Reading, lexicon: Lexicon) -> None:
         if is_measure(target, lexicon):
             target.role = "measure"
             reading.measure = reading.measure or target
+        elif item.text in SIZE_WORDS:  # 'longest username' is about a length, never a count of usernames
+            raise Refusal(f"'{item.raw} {target.raw}': I can rank only by a numeric column, and {target.raw!r} "
+                          "is not one")
         elif reading.dims:
             target.role, reading.measure, reading.agg = "counted", target, "count"
         elif target.top_kind == "table":

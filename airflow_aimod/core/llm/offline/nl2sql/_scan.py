@@ -13,7 +13,7 @@ from datetime import date
 from airflow_aimod.core.llm.offline.nl2sql._dates import Compare, DateRange, match_compare, match_date, match_rank
 from airflow_aimod.core.llm.offline.nl2sql._lexicon import Lexicon, Target
 from airflow_aimod.core.llm.offline.nl2sql._text import (
-    AUXILIARIES, DO_AUXILIARIES, EVENT_VERBS, IRREGULAR_PAST, MARK_PHRASES, PREPOSITIONS, PRONOUNS, STOP,
+    AUXILIARIES, DO_AUXILIARIES, EVENT_VERBS, IRREGULAR_PAST, MARK_PHRASES, NEVER_PREDICATES, PREPOSITIONS, PRONOUNS, STOP,
     TIME_UNITS, TOLERATED, Token, tokenize,
 )
 
@@ -139,6 +139,8 @@ def _predicate(tokens: list[Token], i: int, items: list[Item]) -> bool:
     an aggregate ('average *salary*') is not one.
     """
     word, prev = tokens[i].text, tokens[i - 1] if i > 0 else None
+    if word in NEVER_PREDICATES or tokens[i].stem in NEVER_PREDICATES:
+        return False  # it changes what is asked (negation, an instruction to act): unknown, so the engine abstains
     nxt = tokens[i + 1] if i + 1 < len(tokens) else None
     clause_ends = nxt is None or nxt.kind != "word" or nxt.text in STOP or nxt.text in PREPOSITIONS
     verb_form = (word.endswith(("ed", "ing")) and len(word) > 4) or word in IRREGULAR_PAST

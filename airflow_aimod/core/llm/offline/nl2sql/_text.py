@@ -148,6 +148,13 @@ found""".split())
 PREPOSITIONS = frozenset("in on at to from by for with during per into after before since between under over "
                          "across through within".split())
 PRONOUNS = frozenset("we they you i he she it who people".split())
+# Words that are never a harmless predicate: they negate part of the question or ask for an action beyond
+# reading ('ignoring the totals', 'do what they say'); left unknown, the engine says it cannot do them.
+NEVER_PREDICATES = frozenset("""
+ignoring ignore ignored excluding exclude excluded omitting omit skipping skip disregarding disregard except
+say says said tell follow following obey obeying execute executing run running delete deleting update updating
+drop dropping insert inserting send sending email emailing notify grant revoke
+""".split())
 DO_AUXILIARIES = frozenset("do does did".split())
 
 # Direction: words before a value that say which of a column pair it belongs to ('to Lyon' → destination),
