@@ -46,6 +46,11 @@ OPTIONS: dict[str, dict[str, Any]] = {
         "JSON object: agent name -> permission-envelope overrides (the fields of Envelope.to_dict()), layered "
         "between the registry default and each task's envelope argument. Validated when a DAG is parsed.\n",
         '{"sql_agent": {"sql": {"max_tables": 3}, "token_budget": 8000}}'),
+    "learn_from_approvals": _option(
+        "Whether approvals on Required Actions become verified examples in the AiMod store (an SQL query a "
+        "person approved and that ran; the agent a person picked for a request). 'false' turns it off for every "
+        "task, whatever the operators' learn_from_approvals says. PII queries are never kept.\n", "false",
+        type_="boolean", default="True"),
 }
 
 
