@@ -73,9 +73,9 @@ def test_an_edited_and_approved_query_becomes_an_example_the_next_question_reuse
 def test_rejected_failed_and_pii_queries_teach_nothing(dag, examples):
     states, out = _run(dag, "How many orders were placed in 2022?", Answer("sql_agent", "Reject"))
     assert out["sql_agent"]["status"] == "rejected"
-    states, _ = _run(dag, "How many orders were placed in 2023?",
-                     Answer("sql_agent", "Approve", {"sql": "SELECT no_such_column FROM orders"}))
-    assert states["sql_agent"] == "failed"
+    states, out = _run(dag, "How many orders were placed in 2023?",
+                       Answer("sql_agent", "Approve", {"sql": "SELECT no_such_column FROM orders"}))
+    assert out["sql_agent"]["status"] == "escalated" and "no such column" in out["sql_agent"]["reason"]
     assert examples.list() == []
     # The router is unsure of this one: a person picks the SQL agent (a router example), then approves the query.
     states, out = _run(dag, "List the email addresses of customers in Germany", Answer("human_review", "sql_agent"),
