@@ -47,8 +47,8 @@ def learn_route(request: str, agent: str | None, *, reviewer: str | None, log: A
     from airflow_aimod.core.examples.learning import learned_route
 
     try:
-        example = learned_route(request, agent, reviewer=reviewer)
-        return _keep(example, "a rejection or nobody's answer teaches nothing", log)
+        example, why = learned_route(request, agent, reviewer=reviewer)
+        return _keep(example, why, log)
     except Exception as exc:  # noqa: BLE001
         log.warning("the reviewer's pick was not kept as a router example: %s", _one_line(exc))
         return None

@@ -38,7 +38,7 @@ def test_an_approved_or_edited_query_that_ran_is_learned_with_who_and_where():
     ({**_state(), "approvals": []}, "ana", "no person approved"),
     (_state(reasons=["reads PII column crew.phone"]), "ana", "PII"),
     (_state("edit", ran="SELECT phone FROM crew"), "ana", "PII"),  # an edit that reaches for PII
-    (_state(question="voyages booked by ana@example.org"), "ana", "PII"),
+    (_state(question="voyages booked by ana@example.org"), "ana", "personal data"),
 ])
 def test_anything_else_teaches_nothing_and_says_why(state, reviewer, why):
     example, reason = _learn(state, reviewer)
@@ -46,12 +46,12 @@ def test_anything_else_teaches_nothing_and_says_why(state, reviewer, why):
 
 
 def test_a_reviewers_pick_is_a_router_example_but_not_a_rejection_or_a_timeout():
-    example = learned_route("handover figures for the night shift", "sql_agent", reviewer="nurse.lead")
+    example, _ = learned_route("handover figures for the night shift", "sql_agent", reviewer="nurse.lead")
     assert (example.agent, example.answer, example.source, example.verified_by) == (
         "task_router", "sql_agent", "route_review", "nurse.lead")
-    assert learned_route("x y", None, reviewer="nurse.lead") is None
-    assert learned_route("x y", "sql_agent", reviewer=None) is None
-    assert learned_route("orders of bo@example.org", "sql_agent", reviewer="nurse.lead") is None
+    assert learned_route("x y", None, reviewer="nurse.lead") == (None, "the reviewer rejected the request")
+    assert learned_route("x y", "sql_agent", reviewer=None) == (None, "nobody answered the review")
+    assert learned_route("orders of bo@example.org", "sql_agent", reviewer="nurse.lead")[0] is None
 
 
 def test_who_answered_comes_from_airflows_response():

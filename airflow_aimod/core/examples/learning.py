@@ -58,17 +58,23 @@ def learned_sql(state: Mapping[str, Any], *, reviewer: str | None, guard: Any, c
     question = str(state.get("request") or "").strip()
     if not ran.strip() or not question:
         return None, "the run has no question or no query"
-    if carries_pii(question) or proposal.get("reasons") or any(guard.check(sql).requires_approval for sql in (proposal.get("sql") or "", ran)
-                                      if sql):
+    if carries_pii(question):
+        return None, "the question holds a value that looks like personal data"
+    if proposal.get("reasons") or any(guard.check(sql).requires_approval for sql in (proposal.get("sql"), ran) if sql):
         return None, "the query touches PII: such queries are never kept as examples"
     source = "edited" if decision["decision"] == EDIT else "approved"
     return Example(agent="sql_agent", question=question, answer=ran.strip(), verified_by=reviewer, source=source,
                    conn_id=conn_id, schema_fingerprint=schema_fingerprint), source
 
 
-def learned_route(request: str, agent: str | None, *, reviewer: str | None, conn_id: str = "") -> Example | None:
-    """The router example a reviewer's pick teaches (None for a rejection or when nobody answered)."""
-    if not agent or not reviewer or reviewer in NOBODY or not (request or "").strip() or carries_pii(request):
-        return None
+def learned_route(request: str, agent: str | None, *, reviewer: str | None,
+                  conn_id: str = "") -> tuple[Example | None, str]:
+    """The router example a reviewer's pick teaches, or None and why not."""
+    if not agent:
+        return None, "the reviewer rejected the request"
+    if not reviewer or reviewer in NOBODY:
+        return None, "nobody answered the review"
+    if not (request or "").strip() or carries_pii(request):
+        return None, "the request is empty or holds a value that looks like personal data"
     return Example(agent="task_router", question=request.strip(), answer=agent, verified_by=reviewer,
-                   source="route_review", conn_id=conn_id)
+                   source="route_review", conn_id=conn_id), "route_review"
