@@ -49,6 +49,11 @@ OPTIONS: dict[str, dict[str, Any]] = {
     "report_url": _option(
         "Where ReportGeneratorOperator writes reports when the task names no output_url: an ObjectStoragePath "
         "URL (file://, s3://, gs://, ...). Empty: file://$AIRFLOW_HOME/aimod/reports.\n", "s3://reports/aimod"),
+    "learn_from_approvals": _option(
+        "Whether approvals on Required Actions become verified examples in the AiMod store (an SQL query a "
+        "person approved and that ran; the agent a person picked for a request). 'false' turns it off for every "
+        "task, whatever the operators' learn_from_approvals says. PII queries are never kept.\n", "false",
+        type_="boolean", default="True"),
 }
 
 

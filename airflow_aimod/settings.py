@@ -26,7 +26,7 @@ URL_EXTRAS = ("sslmode", "sslrootcert", "sslcert", "sslkey", "options", "applica
 
 def aimod_setting(key: str) -> str:
     """``[aimod] key`` stripped, else the default declared in ``config_options`` (``""`` for every option
-    today); ``key`` must be declared there, so ``airflow config list`` shows everything this package reads."""
+    but ``learn_from_approvals``); ``key`` must be declared there, so ``airflow config list`` shows everything this package reads."""
     from airflow.configuration import conf
 
     from airflow_aimod.config_options import OPTIONS, SECTION

@@ -29,11 +29,16 @@ class HumanReviewOperator(HITLBranchOperator):
 
     :param agent_tasks: agent name → the downstream task id that runs it.
     :param router_task_id: the ``TaskRouterOperator`` whose decision is reviewed.
+    :param learn_from_approvals: keep a person's pick (request → agent) as a verified router example, so
+        the router dispatches similar requests itself next time (``aimod examples list --agent task_router``).
+        ``Reject`` and the timeout's default teach nothing. ``[aimod] learn_from_approvals = false`` turns it
+        off everywhere.
     """
 
     ui_color = "#f7d4c4"
 
-    def __init__(self, *, agent_tasks: Mapping[str, str], router_task_id: str = "route", **kwargs: Any) -> None:
+    def __init__(self, *, agent_tasks: Mapping[str, str], router_task_id: str = "route",
+                 learn_from_approvals: bool = True, **kwargs: Any) -> None:
         if fixed := [arg for arg in FIXED_ARGS if arg in kwargs]:
             raise ConfigurationError(f"HumanReviewOperator sets {fixed} itself; pass agent_tasks instead")
         if not agent_tasks:
@@ -45,6 +50,7 @@ class HumanReviewOperator(HITLBranchOperator):
         super().__init__(subject="Pick the agent for a request", options=[*agent_tasks, REJECT],
                          options_mapping=dict(agent_tasks), defaults=[REJECT], multiple=False, **kwargs)
         self.router_task_id = router_task_id
+        self.learn_from_approvals = bool(learn_from_approvals)
 
     def execute(self, context: Context) -> None:
         decision = context["ti"].xcom_pull(task_ids=self.router_task_id) or {}
@@ -58,7 +64,8 @@ class HumanReviewOperator(HITLBranchOperator):
         response = HITLOperator.execute_complete(self, context, event)  # validates; raises on an error event
         choice = response["chosen_options"][0]
         task_id = None if choice == REJECT else self.options_mapping[choice]
-        trace_id = (context["ti"].xcom_pull(task_ids=self.router_task_id) or {}).get("trace_id")
+        decision = context["ti"].xcom_pull(task_ids=self.router_task_id) or {}
+        trace_id = decision.get("trace_id")
         user = response.get("responded_by_user") or {}
         chosen = {"agent": None if task_id is None else choice, "task_id": task_id, "trace_id": trace_id,
                   "reviewer": user.get("name") or ("timeout" if event.get("timedout") else None)}
@@ -66,8 +73,17 @@ class HumanReviewOperator(HITLBranchOperator):
         ti.xcom_push(key=TRACE_XCOM_KEY, value=trace_id)
         ti.xcom_push(key="return_value", value=chosen)  # skipping ends with an exception: push first
         self.log.info("human review: %s chose %s (trace %s)", chosen["reviewer"], choice, trace_id)
+        self._learn(decision.get("request") or "", chosen["agent"], event)
         self.do_branch(context, task_id)
         return chosen
+
+    def _learn(self, request: str, agent: str | None, event: Mapping[str, Any]) -> None:
+        """A person's pick becomes a router example (never a rejection or the timeout's default)."""
+        from airflow_aimod.core.examples.learning import reviewer_of
+        from airflow_aimod.operators._learning import learn_route, learning_on
+
+        if agent and learning_on(self.learn_from_approvals):
+            learn_route(request, agent, reviewer=reviewer_of(event), log=self.log)
 
 
 def _describe(decision: Mapping[str, Any], agents: list[str]) -> str:

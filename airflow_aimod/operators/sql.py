@@ -15,6 +15,7 @@ if TYPE_CHECKING:
     from langgraph.graph import StateGraph
 
     from airflow_aimod.core.agents.runtime import AgentRuntime
+    from airflow_aimod.core.runner import RunResult
 
 
 class SQLAgentOperator(WarehouseAgentOperator):
@@ -35,6 +36,11 @@ class SQLAgentOperator(WarehouseAgentOperator):
         approved (defence in depth: the role of ``conn_id`` should lack column privileges on the PII
         columns, see docs/postgres_readonly_role.md). A warning is logged once when the role of
         ``conn_id`` can read a declared PII column.
+    :param learn_from_approvals: when a person approves (or edits and approves) a query on Required Actions
+        and it then runs, keep the question and the query that ran as a verified example for ``conn_id``
+        (``aimod examples list``), which later similar questions reuse. Queries that needed approval
+        because they touch PII, rejections, timeouts and failed queries are never kept. Also
+        switched off for every task by ``[aimod] learn_from_approvals = false``.
     """
 
     agent_name = "sql_agent"
@@ -42,7 +48,7 @@ class SQLAgentOperator(WarehouseAgentOperator):
 
     def __init__(self, *, question: str, conn_id: str, max_rows: int = 1000, pii_tables: Iterable[str] = (),
                  pii_columns: Iterable[str] = (), max_tables: int | None = None, pii_conn_id: str | None = None,
-                 **kwargs: Any) -> None:
+                 learn_from_approvals: bool = True, **kwargs: Any) -> None:
         if not 1 <= max_rows <= 100_000:
             raise ConfigurationError(f"max_rows must be between 1 and 100000, got {max_rows}")
         if pii_conn_id is not None and (not isinstance(pii_conn_id, str) or not pii_conn_id.strip()):
@@ -65,9 +71,28 @@ class SQLAgentOperator(WarehouseAgentOperator):
         self.conn_id = conn_id
         self.max_rows = max_rows
         self.pii_conn_id = pii_conn_id
+        self.learn_from_approvals = bool(learn_from_approvals)
+        self.answered_by: str | None = None  # who answered the approval this try resumed with
 
     def request_text(self) -> str:
         return self.question
+
+    def execute_complete(self, context: Context, event: dict[str, Any], thread_id: str,
+                         trace_id: str | None = None, request: dict[str, Any] | None = None) -> dict[str, Any]:
+        """Resume with the person's answer, remembering who gave it (an approved query may become an example)."""
+        from airflow_aimod.core.examples.learning import reviewer_of
+
+        self.answered_by = reviewer_of(event)
+        return super().execute_complete(context, event, thread_id, trace_id=trace_id, request=request)
+
+    def finish(self, result: RunResult, context: Context) -> dict[str, Any]:
+        """Keep a query a person approved and that ran as a verified example, then finish as every agent does."""
+        from airflow_aimod.operators._learning import learn_sql, learning_on
+
+        if self.answered_by and learning_on(self.learn_from_approvals):
+            learn_sql(result.state, reviewer=self.answered_by, conn_id=self.conn_id, policy=self.envelope.sql,
+                      log=self.log)
+        return super().finish(result, context)
 
     @contextmanager
     def open_resources(self, context: Context) -> Iterator[Warehouse]:
