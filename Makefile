@@ -24,12 +24,14 @@ $(STAMP): requirements.lock pyproject.toml
 demo: $(STAMP)
 	$(VENV)/bin/aimod demo
 
+# Two workers, one test file each at a time (module-scoped Airflow stacks stay in one process): the e2e
+# stacks mostly wait on the scheduler, so two files share the machine's cores well.
 test: $(STAMP) chromium
-	$(VENV)/bin/python -m pytest -p no:cacheprovider -q tests
+	$(VENV)/bin/python -m pytest -p no:cacheprovider -q -n 2 --dist loadfile tests
 
 # The inner loop: unit, adversarial and integration tests (no e2e stacks). `make test` and CI run everything.
 test-fast: $(STAMP)
-	$(VENV)/bin/python -m pytest -p no:cacheprovider -q tests/unit tests/adversarial tests/integration
+	$(VENV)/bin/python -m pytest -p no:cacheprovider -q -n 2 --dist loadfile tests/unit tests/adversarial tests/integration
 
 chromium:
 	@command -v chromium >/dev/null 2>&1 || test -x /usr/bin/chromium || \
