@@ -82,6 +82,11 @@ def test_structural_problems_go_to_a_person_with_the_reason(plan, needle):
     assert POLICY.check(plan, reviewed=True).decision == HUMAN_REVIEW  # a person cannot approve a loop either
 
 
+def test_steps_come_back_in_dependency_order():
+    check = POLICY.check(steps(("b", "summarizer", ("a",), 1.0), ("a", "sql_agent", (), 1.0)))
+    assert [s.id for s in check.steps] == ["a", "b"] and check.decision == RUN
+
+
 def test_depth_is_bounded():
     chain = [("s1", "sql_agent", (), 1.0), ("s2", "data_profiler", ("s1",), 1.0), ("s3", "summarizer", ("s2",), 1.0)]
     assert PlanPolicy(max_depth=2).check(steps(*chain)).decision == HUMAN_REVIEW
@@ -127,6 +132,6 @@ def test_unparseable_plans_say_what_is_wrong(raw):
 
 
 def test_policy_validates_its_bounds():
-    for bad in ({"max_steps": 0}, {"max_depth": 9}, {"threshold": 0}, {"token_budget": 10}):
+    for bad in ({"max_steps": 0}, {"max_depth": 21}, {"threshold": 0}, {"token_budget": 10}):
         with pytest.raises(ConfigurationError):
             PlanPolicy(**bad)

@@ -110,8 +110,8 @@ class PlanPolicy:
     envelopes: Mapping[str, Any] = field(default_factory=dict)  # agent -> Envelope overriding the registry's
 
     def __post_init__(self) -> None:
-        if not 1 <= self.max_steps <= 20 or not 1 <= self.max_depth <= self.max_steps:
-            raise ConfigurationError(f"need 1 <= max_depth <= max_steps <= 20, got {self.max_depth}, {self.max_steps}")
+        if not 1 <= self.max_steps <= 20 or not 1 <= self.max_depth <= 20:
+            raise ConfigurationError(f"max_steps and max_depth must be in 1..20, got {self.max_steps}, {self.max_depth}")
         if not 0.0 < self.threshold <= 1.0:
             raise ConfigurationError(f"threshold must be in (0, 1], got {self.threshold}")
         if self.token_budget < 100 * self.max_steps:
@@ -127,7 +127,7 @@ class PlanPolicy:
         structural = self._structure(steps)
         if structural:
             return PlanCheck(HUMAN_REVIEW, tuple(steps), tuple(structural))
-        checked = [self._step(s, reviewed) for s in steps]
+        checked = [self._step(s, reviewed) for s in _in_order(steps)]
         budget = self.token_budget // len(checked)
         checked = [Step(**{**s.__dict__, "token_budget": budget}) for s in checked]
         reasons = tuple(f"step {s.id}: {s.note}" for s in checked if s.status != "ok")
@@ -195,3 +195,14 @@ class PlanPolicy:
             return marked("low_confidence", f"{step.agent} chosen with confidence {step.confidence:.2f}, below "
                                             f"{self.threshold:.2f}")
         return step
+
+
+def _in_order(steps: Sequence[Step]) -> list[Step]:
+    """The steps in an order that runs every step after its dependencies, keeping the given order otherwise."""
+    done: set[str] = set()
+    ordered: list[Step] = []
+    while len(ordered) < len(steps):
+        step = next(s for s in steps if s.id not in done and set(s.depends_on) <= done)
+        ordered.append(step)
+        done.add(step.id)
+    return ordered

@@ -1,0 +1,53 @@
+"""dags/aimod_workflow.py under dag.test() on the demo warehouse: a 2-step plan runs as two task instances,
+and a request with a capability no agent has runs nothing."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.conftest import example_dag
+
+pytestmark = pytest.mark.airflow
+
+
+def outcomes(dag, run) -> dict:
+    from airflow.models.xcom import XComModel
+    from airflow.utils.session import create_session
+
+    with create_session() as session:
+        return {r.task_id: r.value for r in session.query(XComModel).filter(
+            XComModel.dag_id == dag.dag_id, XComModel.run_id == run.run_id, XComModel.key == "return_value")}
+
+
+def states(run) -> dict:
+    return {ti.task_id: str(ti.state) for ti in run.get_task_instances()}
+
+
+@pytest.fixture(scope="module")
+def workflow_dag(airflow_db):
+    return example_dag("aimod_workflow")
+
+
+def test_a_sql_question_then_a_profile_run_as_separate_tasks_under_one_trace(workflow_dag, warehouse):
+    import sqlite3
+
+    run = workflow_dag.test()
+    assert str(run.state) == "success"
+    assert states(run) == {"plan": "success", "step_1": "success", "step_2": "success", "step_3": "skipped"}
+    out = outcomes(workflow_dag, run)
+    plan = out["plan"]["result"]
+    assert plan["decision"] == "run"
+    assert [(s["agent"], s["depends_on"]) for s in plan["steps"]] == [("sql_agent", []), ("data_profiler", ["s1"])]
+    sql, profile = out["step_1"], out["step_2"]
+    assert sql["status"] == "answered" and profile["status"] == "answered"
+    expected = dict(sqlite3.connect(warehouse).execute("SELECT status, COUNT(*) FROM orders GROUP BY 1").fetchall())
+    assert {r[0]: r[1] for r in sql["result"]["rows"]} == expected
+    assert profile["result"]["table"] == "customers"
+    assert {out["plan"]["trace_id"], sql["trace_id"], profile["trace_id"]} == {out["plan"]["trace_id"]}
+
+
+def test_an_unsupported_step_runs_nothing_and_says_why(workflow_dag):
+    run = workflow_dag.test(run_conf={"request": "Count orders by status, then bake a cake for the finance team"})
+    assert states(run) == {"plan": "success", "step_1": "skipped", "step_2": "skipped", "step_3": "skipped"}
+    plan = outcomes(workflow_dag, run)["plan"]
+    assert plan["result"]["decision"] == "unsupported" and "bake a cake" in plan["reason"]
