@@ -51,3 +51,15 @@ def test_an_unsupported_step_runs_nothing_and_says_why(workflow_dag):
     assert states(run) == {"plan": "success", "step_1": "skipped", "step_2": "skipped", "step_3": "skipped"}
     plan = outcomes(workflow_dag, run)["plan"]
     assert plan["result"]["decision"] == "unsupported" and "bake a cake" in plan["reason"]
+
+
+def test_a_failed_step_does_not_stop_the_steps_that_do_not_need_it(workflow_dag):
+    run = workflow_dag.test(run_conf={"request": "Profile the no_such_table table and count orders by status, "
+                                                 "then summarize the results"})
+    plan = outcomes(workflow_dag, run)["plan"]["result"]
+    assert [(s["agent"], s["depends_on"]) for s in plan["steps"]] == [
+        ("data_profiler", []), ("sql_agent", []), ("summarizer", ["s2"])]
+    assert states(run) == {"plan": "success", "step_1": "failed", "step_2": "success", "step_3": "success"}
+    out = outcomes(workflow_dag, run)
+    assert out["step_2"]["status"] == "answered" and out["step_3"]["status"] == "answered"
+    assert out["step_3"]["result"]["faithful"]
