@@ -23,6 +23,17 @@ def states(run) -> dict:
     return {ti.task_id: str(ti.state) for ti in run.get_task_instances()}
 
 
+def offline_decision(request: str) -> str:
+    """The plan decision the offline engine will reach: checked first, because in dag.test a plan that
+    waits for a person would wait forever."""
+    from airflow_aimod.core.llm.skill_plan import answer
+    from airflow_aimod.core.planning import PlanPolicy, parse_steps
+    from airflow_aimod.core.registry import routing_catalog
+
+    steps = answer({"request": request, "agents": routing_catalog(), "max_steps": 3})["steps"]
+    return PlanPolicy(max_steps=3).check(parse_steps(steps, max_items=12)).decision
+
+
 @pytest.fixture(scope="module")
 def workflow_dag(airflow_db):
     return example_dag("aimod_workflow")
@@ -31,6 +42,7 @@ def workflow_dag(airflow_db):
 def test_a_sql_question_then_a_profile_run_as_separate_tasks_under_one_trace(workflow_dag, warehouse):
     import sqlite3
 
+    assert offline_decision("How many orders are there per status? Then profile the customers table.") == "run"
     run = workflow_dag.test()
     assert str(run.state) == "success"
     assert states(run) == {"plan": "success", "step_1": "success", "step_2": "success", "step_3": "skipped"}
@@ -47,15 +59,18 @@ def test_a_sql_question_then_a_profile_run_as_separate_tasks_under_one_trace(wor
 
 
 def test_an_unsupported_step_runs_nothing_and_says_why(workflow_dag):
-    run = workflow_dag.test(run_conf={"request": "Count orders by status, then bake a cake for the finance team"})
+    request = "Count orders by status, then bake a cake for the finance team"
+    assert offline_decision(request) == "unsupported"
+    run = workflow_dag.test(run_conf={"request": request})
     assert states(run) == {"plan": "success", "step_1": "skipped", "step_2": "skipped", "step_3": "skipped"}
     plan = outcomes(workflow_dag, run)["plan"]
     assert plan["result"]["decision"] == "unsupported" and "bake a cake" in plan["reason"]
 
 
 def test_a_failed_step_does_not_stop_the_steps_that_do_not_need_it(workflow_dag):
-    run = workflow_dag.test(run_conf={"request": "Profile the no_such_table table and count orders by status, "
-                                                 "then summarize the results"})
+    request = "Profile the no_such_table table and count orders by status, then summarize the results"
+    assert offline_decision(request) == "run"
+    run = workflow_dag.test(run_conf={"request": request})
     plan = outcomes(workflow_dag, run)["plan"]["result"]
     assert [(s["agent"], s["depends_on"]) for s in plan["steps"]] == [
         ("data_profiler", []), ("sql_agent", []), ("summarizer", ["s2"])]
