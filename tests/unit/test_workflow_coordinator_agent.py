@@ -140,3 +140,12 @@ def test_an_agent_whose_envelope_needs_approval_pauses_the_plan(harness):
     env = get_agent("sql_agent").envelope.override({"require_approval": ["sql.read"]})
     run = harness(policy=PlanPolicy(envelopes={"sql_agent": env})).start("count orders by status")
     assert run.paused and "sql.read by sql_agent needs a person's approval" in run.interrupt["body"]
+
+
+def test_an_envelope_without_handoff_ends_the_run_for_a_person_not_with_a_crash(tmp_path):
+    h = Harness(f"sqlite:///{tmp_path}/c.sqlite")
+    spec = get_agent("workflow_coordinator")
+    h.spec = type(spec)(**{**spec.__dict__, "envelope": spec.envelope.override(
+        {"allow": ["llm.call", "airflow.read", "airflow.trigger_dag"]})})
+    run = h.start("count orders by status, then profile the customers table")
+    assert run.state["status"] == "escalated" and "handoff" in run.state["reason"]

@@ -85,14 +85,20 @@ class _CoordinatorNodes:
             check = policy.check(parse_steps(reply.data.get("steps"), max_items=policy.max_steps * 4))
         except ConfigurationError as exc:  # a plan the model could not make: a person makes it
             check = PlanCheck(HUMAN_REVIEW, (), (f"no usable plan: {exc}",))
-        for step in check.steps:  # the coordinator hands each runnable step to its agent
-            if step.agent and step.status != "unsupported":
-                self.rt.validator.enforce(Action("handoff", target=step.agent))
+        try:
+            for step in check.steps:  # the coordinator hands each runnable step to its agent
+                if step.agent and step.status != "unsupported":
+                    self.rt.validator.enforce(Action("handoff", target=step.agent))
+        except Exception as exc:
+            if not is_expected_failure(exc):
+                raise
+            return self.rt.fail_safe("plan", exc, events=reply.events)
         return self.rt.update("plan", events=reply.events, token_usage=reply.usage,
-                              work={"check": check.to_dict(), "rationale": str(reply.data.get("rationale", ""))[:500]})
+                              work={"check": check.to_dict(), "reasons": list(check.reasons),
+                                    "rationale": str(reply.data.get("rationale", ""))[:500]})
 
     def review(self, state: AgentState) -> dict[str, Any]:
-        check = _check_of(state["work"]["check"])
+        check = _check_of(state["work"]["check"], state["work"]["reasons"])
         if check.decision == RUN:
             return self._end("review", Status.ANSWERED, check)
         if check.decision == UNSUPPORTED:
@@ -125,10 +131,10 @@ class _CoordinatorNodes:
                               confidence=confidence, **decided)
 
 
-def _check_of(data: Mapping[str, Any]) -> PlanCheck:
+def _check_of(data: Mapping[str, Any], reasons: Sequence[str]) -> PlanCheck:
+    """The policy's verdict back from the checkpointed state."""
     from airflow_aimod.core.planning import Step
 
     steps = tuple(Step(**{k: (tuple(v) if k == "depends_on" else v) for k, v in s.items() if k != "inputs_from"})
                   for s in data["steps"])
-    return PlanCheck(data["decision"], steps, tuple(r for r in data["reason"].split("; ") if r)
-                     if data["decision"] != RUN else ())
+    return PlanCheck(data["decision"], steps, tuple(reasons))
