@@ -2,6 +2,7 @@
 
   aimod agents                                   the fifteen agents
   aimod route [--llm offline|CONN_ID] [--conn-id ID] TEXT   where the router would send TEXT
+  aimod plan [--llm offline|CONN_ID] [--conn-id ID] TEXT    the workflow coordinator's plan for TEXT
   aimod sql check [--dialect D] [--pii-tables a,b] SQL
   aimod sql ask --conn-id ID [--llm offline|CONN_ID] QUESTION
   aimod trace TRACE_ID                           one request's timeline from the AiMod store
@@ -25,10 +26,10 @@ import sys
 from collections.abc import Sequence
 
 from airflow_aimod import __version__
-from airflow_aimod.cli import agents, demo, examples, health, ml, route, sql, summarize, trace
+from airflow_aimod.cli import agents, demo, examples, health, ml, plan, route, sql, summarize, trace
 from airflow_aimod.cli.output import EXIT_CODES, INTERRUPTED, UNEXPECTED, USAGE, UsageError, json_only_stdout
 
-COMMANDS = (agents, route, sql, summarize, examples, ml, trace, health, demo)
+COMMANDS = (agents, route, plan, sql, summarize, examples, ml, trace, health, demo)
 
 
 class _Parser(argparse.ArgumentParser):

@@ -49,6 +49,28 @@ def context_block(context: Mapping[str, Any]) -> str:
     return "<aimod-context>" + text.replace("<", "\\u003c").replace(">", "\\u003e") + "</aimod-context>"
 
 
+PLAN_SYSTEM = (
+    "You plan multi-step data-platform work. Split the request into the smallest ordered steps, each one thing "
+    "ONE agent from the list can do, in the request's own words. A step that needs another step's result depends "
+    "on it. Never invent a step the request does not ask for; a step no agent can do gets agent null. Reply with "
+    "one JSON object only: {\"steps\": [{\"id\": \"s1\", \"agent\": name or null, \"request\": \"...\", "
+    "\"depends_on\": [ids], \"confidence\": 0..1}], \"rationale\": \"...\"}."
+)
+
+
+def plan_messages(request: str, agents: Sequence[Mapping[str, Any]], *, max_steps: int,
+                  schema: Sequence[str] = ()) -> Prompt:
+    """Messages asking for a plan of at most ``max_steps`` steps over ``agents`` for ``request``."""
+    catalog = [{"name": a["name"], "description": a["description"], "examples": list(a.get("examples", ()))}
+               for a in agents]
+    context: dict[str, Any] = {"task": "plan_workflow", "request": request, "agents": catalog, "max_steps": max_steps}
+    if schema:
+        context["schema"] = list(schema)
+    human = (f"Request:\n{request}\n\nAt most {max_steps} steps. Agents (name, description, examples) are in this "
+             f"JSON:\n{context_block(context)}")
+    return Prompt.of(context, PLAN_SYSTEM, human)
+
+
 def route_messages(request: str, agents: Sequence[Mapping[str, Any]], *, schema: Sequence[str] = ()) -> Prompt:
     """Messages asking which agent should take ``request``; ``schema``: the warehouse's words (bounded)."""
     catalog = [{"name": a["name"], "description": a["description"], "examples": list(a.get("examples", ()))}

@@ -108,7 +108,8 @@ _SPECS = (
                "trigger the nightly pipeline after the upstream load finishes"),
               Envelope(allow=frozenset({"llm.call", "handoff", "airflow.read", "airflow.trigger_dag"}),
                        deny=_NO_DATA, require_approval=frozenset({"airflow.trigger_dag"}), token_budget=8_000),
-              _TO_HUMAN),
+              _TO_HUMAN, task_types=("plan_workflow",),
+              result_keys=("decision", "steps", "reason", "token_budget", "reviewed_by")),
     AgentSpec("sql_agent", 2,
               "Answers questions about data in the warehouse by writing and running read-only SQL: "
               "counts, totals, sums, averages, top N, breakdowns by group, filters, date ranges, joins.",

@@ -29,7 +29,7 @@ from typing import Any
 import psycopg
 import pytest
 
-from tests.support.stack import AirflowStack, airflow_executable
+from tests.support.stack import AirflowStack, StackError, airflow_executable
 from airflow_aimod.core.approval import APPROVE_LABEL as APPROVE, REJECT_LABEL as REJECT
 from tests.pg import throwaway_database
 
@@ -206,9 +206,12 @@ def is_parked(stack: AirflowStack, ti: dict) -> bool:
 def pick_victim(stack: AirflowStack) -> tuple[str, list[tuple[str, str, int]], list[str]] | None:
     """A worker that parked an approval and now runs tasks none of which has queried the warehouse yet."""
     running = [(ti["dag_run_id"], ti["task_id"], ti["try_number"]) for ti in task_instances(stack, state="running")]
+    queued = {(ti["dag_run_id"], ti["task_id"], ti["try_number"]) for ti in task_instances(stack, state="queued")}
     parked = [ti["dag_run_id"] for ti in task_instances(stack, state="awaiting_input") if is_parked(stack, ti)]
     for worker in WORKERS:
         started = {(run, task, tries) for _, run, task, tries in executions(stack, worker)}
+        if started & queued:  # a task the worker took but has not marked running: killed now, it stays in limbo
+            continue
         mine = [key for key in running if key in started]
         parked_here = [run for run in parked if (run, "sql_agent", 1) in started]
         if mine and parked_here and not any(queried(stack, run, task, tries) for run, task, tries in mine):
@@ -244,11 +247,18 @@ def play(stack: AirflowStack, databases: dict[str, str]) -> Scenario:
 def answer_when_parked(stack: AirflowStack, run_id: str, option: str) -> None:
     path = f"/dags/{APPROVALS}/dagRuns/{run_id}/taskInstances/sql_agent"
 
+    seen: dict[str, Any] = {}
+
     def parked_ti():
         resp = stack.api("GET", path, user="reviewer")
+        seen.update(resp.json() if resp.status_code == 200 else {"status_code": resp.status_code})
         return resp.status_code == 200 and is_parked(stack, resp.json())
 
-    stack.wait_for(parked_ti, timeout=600, what=f"{run_id}/sql_agent to be parked")
+    try:
+        stack.wait_for(parked_ti, timeout=600, what=f"{run_id}/sql_agent to be parked")
+    except StackError as exc:  # name the state it last had, and which try
+        raise StackError(f"{run_id}/sql_agent last seen as state={seen.get('state')!r} "
+                         f"try={seen.get('try_number')!r} hostname={seen.get('hostname')!r}\n{exc}") from None
     resp = stack.api("PATCH", f"{path}/-1/hitlDetails", user="reviewer", json={"chosen_options": [option]})
     assert resp.status_code == 200, resp.text
 

@@ -21,7 +21,7 @@ class _Records(logging.Handler):
         self.messages.append(record.getMessage())
 
 
-def test_a_failing_agent_is_reported_and_a_healthy_one_is_not(airflow_db):
+def test_a_failing_agent_is_reported_and_a_healthy_one_is_not(airflow_db, tmp_path, monkeypatch):
     from airflow.dag_processing.dagbag import DagBag
     from airflow.models.xcom import XComModel
     from airflow.utils.session import create_session
@@ -29,6 +29,8 @@ def test_a_failing_agent_is_reported_and_a_healthy_one_is_not(airflow_db):
     from airflow_aimod.core.store import Outcome
     from airflow_aimod.observability.sinks import shared_store, store_url
 
+    # a store of its own: other tests of this worker record outcomes of the same agents within the window
+    monkeypatch.setenv("AIRFLOW__AIMOD__STORE_URL", f"sqlite:///{tmp_path / 'health-store.sqlite'}")
     store = shared_store(store_url())
     now = time.time()
     for i in range(6):  # summarizer: 2 of 6 runs failed in the last minutes; alert_manager: 6 of 6 fine
@@ -51,9 +53,8 @@ def test_a_failing_agent_is_reported_and_a_healthy_one_is_not(airflow_db):
         routed = session.query(XComModel).filter(XComModel.dag_id == "aimod_health", XComModel.run_id == run.run_id,
                                                  XComModel.task_id == "health_alerts",
                                                  XComModel.key == "return_value").one().value
-    # other tests of this session may have left runs in the store: judge only the two agents seeded here
     mine = [line for line in found if line.startswith(("summarizer", "alert_manager"))]
-    assert len(mine) == 1 and mine[0].startswith("summarizer: 67% success") and "2 of 6 runs" in mine[0]
+    assert len(found) == 1 and len(mine) == 1 and mine[0].startswith("summarizer: 67% success") and "2 of 6 runs" in mine[0]
     rule_calls = [m for m in alerts.messages if m.startswith("AiMod health: ")]
     assert len(rule_calls) == 1  # one notifier call for every breach, the template rendered
     assert "summarizer: 67% success" in rule_calls[0]

@@ -27,7 +27,7 @@ from tests.support.steps import step_fails
 
 ASK = [("system", "Reply with one JSON object."), ("human", "How many orders?")]
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-SLACK_S = 3.0  # scheduling noise on a loaded 2-core machine; the issue allows "a few seconds"
+SLACK_S = 5.0  # scheduling noise on a 2-core machine running two test workers and an Airflow stack; "a few seconds"
 
 
 def caller(url: str, *, call_timeout_s: float, conn_timeout_s: float = 60.0, retries: int = 3) -> LLMCaller:

@@ -26,6 +26,7 @@ SKILLS: dict[str, str] = {
     "plan_experiment_query": "airflow_aimod.core.llm.skill_experiments",
     "explain_experiments": "airflow_aimod.core.llm.skill_experiments_answer",
     "explain_training": "airflow_aimod.core.llm.skill_training",
+    "plan_workflow": "airflow_aimod.core.llm.skill_plan",
 }
 
 

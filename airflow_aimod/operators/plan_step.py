@@ -1,0 +1,111 @@
+"""PlanStepOperator: run one step of a workflow coordinator's plan as its own Airflow task instance."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any
+
+from airflow.sdk import BaseOperator
+from airflow.sdk.exceptions import AirflowSkipException
+
+from airflow_aimod.exceptions import ConfigurationError
+
+if TYPE_CHECKING:
+    from airflow.sdk import Context
+
+
+class PlanStepOperator(BaseOperator):
+    """Run step number ``index`` of the plan in ``plan_task_id``'s XCom with the step's agent.
+
+    Steps come in dependency order, so slot ``i`` runs after every step it depends on. The slot skips
+    when the plan is not ``run`` (refused, unsupported, rejected), when the plan has fewer steps, or
+    when a step it depends on did not end ``answered``; a step that fails is retried with this task's
+    own ``retries`` while the other steps keep their results. The step runs under the plan's trace id
+    with its share of the plan's token budget; a summarizer step reads its upstream steps' outcomes.
+
+    :param plan_task_id: the ``WorkflowCoordinatorOperator`` task.
+    :param index: which step (0-based) this task runs.
+    :param step_task_ids: the task ids of every step slot, in order (to find upstream steps' outcomes).
+    :param conn_id: the warehouse connection SQL and profiling steps use.
+    :param llm_conn_id: the model every step uses (``"offline"`` or an ``aimod_llm`` connection).
+    """
+
+    template_fields: Sequence[str] = ("conn_id", "llm_conn_id")
+    ui_color = "#e8e1f7"
+
+    def __init__(self, *, plan_task_id: str, index: int, step_task_ids: Sequence[str], conn_id: str | None = None,
+                 llm_conn_id: str = "aimod_llm_default", **kwargs: Any) -> None:
+        kwargs.setdefault("trigger_rule", "all_done")  # a failed or skipped step does not stop independent ones
+        super().__init__(**kwargs)
+        if isinstance(index, bool) or not isinstance(index, int) or not 0 <= index < len(step_task_ids):
+            raise ConfigurationError(f"index must be a slot number in 0..{len(step_task_ids) - 1}, got {index!r}")
+        self.plan_task_id, self.index, self.step_task_ids = plan_task_id, index, list(step_task_ids)
+        self.conn_id, self.llm_conn_id = conn_id, llm_conn_id
+
+    def execute(self, context: Context) -> dict[str, Any]:
+        plan = context["ti"].xcom_pull(task_ids=self.plan_task_id) or {}
+        result = plan.get("result") or {}
+        if plan.get("status") != "answered" or result.get("decision") != "run":
+            raise AirflowSkipException(f"the plan does not run (status {plan.get('status')!r}, decision "
+                                       f"{result.get('decision')!r}): {plan.get('reason', '')}")
+        steps = result.get("steps") or []
+        if self.index >= len(steps):
+            raise AirflowSkipException(f"the plan has {len(steps)} step(s): slot {self.index + 1} has none")
+        if len(steps) > len(self.step_task_ids):
+            raise ConfigurationError(f"the plan has {len(steps)} steps but the DAG has {len(self.step_task_ids)} "
+                                     "step tasks: raise the number of slots or lower max_steps")
+        step = steps[self.index]
+        upstream = self._upstream(context, steps, step)
+        self.log.info("plan step %s: %s ← %r (after %s)", step["id"], step["agent"], step["request"],
+                      list(upstream) or "nothing")
+        inner = self._agent_task(step, list(upstream.values()), plan.get("trace_id"))
+        # A read-only link to the DAG (branch checks read it): the agent runs inside this task, not as a new one.
+        object.__setattr__(inner, "_dag", self.dag)
+        out = inner.execute(context)
+        return {**out, "step": step}
+
+    def _upstream(self, context: Context, steps: Sequence[Mapping[str, Any]],
+                  step: Mapping[str, Any]) -> dict[str, str]:
+        """step id → slot task id of every step this one depends on; skips unless all of them answered."""
+        slots = {s["id"]: self.step_task_ids[i] for i, s in enumerate(steps)}
+        found = {dep: slots[dep] for dep in step.get("depends_on") or ()}
+        for dep, task_id in found.items():
+            outcome = context["ti"].xcom_pull(task_ids=task_id) or {}
+            if outcome.get("status") != "answered":
+                raise AirflowSkipException(f"step {step['id']} depends on step {dep}, which ended "
+                                           f"{outcome.get('status') or 'without an outcome'}")
+        return found
+
+    def _agent_task(self, step: Mapping[str, Any], upstream_task_ids: list[str], trace_id: str | None) -> Any:
+        """The agent operator for ``step``, under this task's id, the plan's trace and the step's budget."""
+        common = {"task_id": self.task_id, "llm_conn_id": self.llm_conn_id, "trace_id": trace_id,
+                  "token_budget": step.get("token_budget")}
+        agent, request = step["agent"], step["request"]
+        if agent == "summarizer":
+            from airflow_aimod.operators.summarizer import SummarizerOperator
+
+            return SummarizerOperator(source=None if upstream_task_ids else request,
+                                      source_task_ids=upstream_task_ids, **common)
+        if not self.conn_id:
+            raise ConfigurationError(f"step {step['id']} ({agent}) reads the warehouse: give the step tasks conn_id")
+        if agent == "sql_agent":
+            from airflow_aimod.operators.sql import SQLAgentOperator
+
+            return SQLAgentOperator(question=request, conn_id=self.conn_id, **common)
+        if agent == "data_profiler":
+            from airflow_aimod.operators.profiler import DataProfilerOperator
+
+            return DataProfilerOperator(request=request, conn_id=self.conn_id, **common)
+        raise ConfigurationError(f"step {step['id']}: {agent!r} cannot run as a plan step")
+
+
+def plan_step_tasks(plan_task: BaseOperator, *, slots: int = 5, prefix: str = "step", **kwargs: Any
+                    ) -> list[PlanStepOperator]:
+    """``slots`` step tasks after ``plan_task``, chained in order (``step_1 >> step_2 >> ...``)."""
+    ids = [f"{prefix}_{i + 1}" for i in range(slots)]
+    tasks = [PlanStepOperator(task_id=task_id, plan_task_id=plan_task.task_id, index=i, step_task_ids=ids, **kwargs)
+             for i, task_id in enumerate(ids)]
+    plan_task >> tasks[0]
+    for before, after in zip(tasks, tasks[1:]):
+        before >> after
+    return tasks
