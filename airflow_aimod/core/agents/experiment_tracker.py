@@ -12,9 +12,9 @@ import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from langgraph.graph import END, START, StateGraph
+from langgraph.graph import StateGraph
 
-from airflow_aimod.core.agents.edges import unless_done
+from airflow_aimod.core.agents.edges import chain
 from airflow_aimod.core.agents.runtime import AgentRuntime, is_expected_failure
 from airflow_aimod.core.ml.experiments import RunQuery, answer
 from airflow_aimod.core.permissions import Action
@@ -38,15 +38,7 @@ class ExperimentTools:
 def build_graph(runtime: AgentRuntime, tools: ExperimentTools) -> StateGraph:
     """The experiment tracker graph, uncompiled."""
     nodes = _ExperimentNodes(runtime, tools)
-    builder = StateGraph(AgentState)
-    names = ("fetch", "plan", "answer", "explain")
-    for name in names:
-        builder.add_node(name, getattr(nodes, name))
-    builder.add_edge(START, names[0])
-    for here, there in zip(names, names[1:]):
-        builder.add_conditional_edges(here, unless_done(there))
-    builder.add_edge("explain", END)
-    return builder
+    return chain(nodes, ("fetch", "plan", "answer", "explain"))
 
 
 class _ExperimentNodes:

@@ -12,9 +12,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from langgraph.graph import END, START, StateGraph
+from langgraph.graph import StateGraph
 
-from airflow_aimod.core.agents.edges import unless_done
+from airflow_aimod.core.agents.edges import chain
 from airflow_aimod.core.agents.runtime import AgentRuntime, is_expected_failure
 from airflow_aimod.core.ml.drift import columns_from_rows
 from airflow_aimod.core.ml.evaluation import VERDICT_ASSESSMENT, verdict
@@ -43,15 +43,7 @@ class EvaluatorTools:
 def build_graph(runtime: AgentRuntime, tools: EvaluatorTools) -> StateGraph:
     """The model evaluator graph, uncompiled."""
     nodes = _EvaluatorNodes(runtime, tools)
-    builder = StateGraph(AgentState)
-    names = ("load_holdout", "score", "judge", "record", "explain")
-    for name in names:
-        builder.add_node(name, getattr(nodes, name))
-    builder.add_edge(START, names[0])
-    for here, there in zip(names, names[1:]):
-        builder.add_conditional_edges(here, unless_done(there))
-    builder.add_edge("explain", END)
-    return builder
+    return chain(nodes, ("load_holdout", "score", "judge", "record", "explain"))
 
 
 class _EvaluatorNodes:

@@ -13,9 +13,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from langgraph.graph import END, START, StateGraph
+from langgraph.graph import StateGraph
 
-from airflow_aimod.core.agents.edges import unless_done
+from airflow_aimod.core.agents.edges import chain
 from airflow_aimod.core.agents.runtime import AgentRuntime, is_expected_failure
 from airflow_aimod.core.approval import ApprovalRequest, request_body
 from airflow_aimod.core.ml.drift import columns_from_rows
@@ -46,15 +46,7 @@ class TrainingTools:
 def build_graph(runtime: AgentRuntime, tools: TrainingTools) -> StateGraph:
     """The training orchestrator graph, uncompiled."""
     nodes = _TrainingNodes(runtime, tools)
-    builder = StateGraph(AgentState)
-    names = ("load", "train", "register", "explain", "promote")
-    for name in names:
-        builder.add_node(name, getattr(nodes, name))
-    builder.add_edge(START, names[0])
-    for here, there in zip(names, names[1:]):
-        builder.add_conditional_edges(here, unless_done(there))
-    builder.add_edge("promote", END)
-    return builder
+    return chain(nodes, ("load", "train", "register", "explain", "promote"))
 
 
 def approval_request(state: AgentState, agent: str, *, model: str, alias: str, version: str) -> ApprovalRequest:
