@@ -20,8 +20,22 @@ T0 = time.time() - 1
 
 
 @pytest.fixture(scope="module")
-def dag(airflow_db, warehouse):
-    return example_dag("aimod_quickstart")
+def dag(airflow_db, warehouse, tmp_path_factory):
+    """The quickstart DAG, recording into a store of this module's own: the health figures of the window are
+    compared with this module's task instances only (other test files of the same process record too)."""
+    global T0
+    import os
+
+    previous = os.environ.get("AIRFLOW__AIMOD__STORE_URL")
+    os.environ["AIRFLOW__AIMOD__STORE_URL"] = f"sqlite:///{tmp_path_factory.mktemp('truth') / 'store.sqlite'}"
+    T0 = time.time() - 1
+    try:
+        yield example_dag("aimod_quickstart")
+    finally:
+        if previous is None:
+            os.environ.pop("AIRFLOW__AIMOD__STORE_URL", None)
+        else:
+            os.environ["AIRFLOW__AIMOD__STORE_URL"] = previous
 
 
 def queries():
@@ -162,6 +176,7 @@ def test_health_counts_equal_airflows_task_states_for_the_window(dag):
     counts: dict[str, dict[str, int]] = {}
     with create_session() as session:
         for operator, state in session.query(TI.operator, TI.state).filter(TI.end_date > since,
+                                                                           TI.dag_id == dag.dag_id,
                                                                            TI.operator.in_(sorted(names))):
             key = "failed" if str(state) in ("failed", "up_for_retry") else str(state)
             agent = counts.setdefault(names[operator], {})
