@@ -235,7 +235,7 @@ def play(stack: AirflowStack, databases: dict[str, str]) -> Scenario:
     scenario.survivor = next(w for w in WORKERS if w != scenario.victim)
     for run_id, req in RUNS.items():
         if req.answer:
-            answer_when_parked(stack, run_id, req.answer)
+            answer_when_parked(stack, run_id, req.answer, victim=scenario.victim)
     done = ("success", "failed")
     stack.wait_for(lambda: all(s in done for s in run_states(stack, {QUICKSTART, APPROVALS}).values())
                    and len(run_states(stack, {QUICKSTART, APPROVALS})) == len(RUNS),
@@ -244,7 +244,9 @@ def play(stack: AirflowStack, databases: dict[str, str]) -> Scenario:
     return scenario
 
 
-def answer_when_parked(stack: AirflowStack, run_id: str, option: str) -> None:
+def answer_when_parked(stack: AirflowStack, run_id: str, option: str, *, victim: str = "") -> None:
+    """Answer once the task is parked: its worker's exit processed by the scheduler, or the worker killed (a
+    task that parked on the killed worker just before the kill has no exit the scheduler will ever process)."""
     path = f"/dags/{APPROVALS}/dagRuns/{run_id}/taskInstances/sql_agent"
 
     seen: dict[str, Any] = {}
@@ -252,7 +254,11 @@ def answer_when_parked(stack: AirflowStack, run_id: str, option: str) -> None:
     def parked_ti():
         resp = stack.api("GET", path, user="reviewer")
         seen.update(resp.json() if resp.status_code == 200 else {"status_code": resp.status_code})
-        return resp.status_code == 200 and is_parked(stack, resp.json())
+        if resp.status_code != 200:
+            return False
+        ti = resp.json()
+        on_victim = bool(victim) and (APPROVALS, run_id, "sql_agent", ti["try_number"]) in executions(stack, victim)
+        return is_parked(stack, ti) or (ti["state"] == "awaiting_input" and on_victim)
 
     try:
         stack.wait_for(parked_ti, timeout=600, what=f"{run_id}/sql_agent to be parked")
