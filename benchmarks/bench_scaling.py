@@ -1,6 +1,6 @@
 """Agent tasks per minute on Airflow's CeleryExecutor with one worker and with two: the scaling ratio.
 
-The stack of ``tests/e2e/test_celery.py`` (Postgres metadata, result backend, checkpoints, store and
+The Celery stack of ``tests/support/celery_stack.py`` (as in ``tests/e2e/test_celery.py``) (Postgres metadata, result backend, checkpoints, store and
 warehouse; Redis broker): api-server, scheduler, dag-processor, triggerer. Phase 1 runs ``--runs``
 answerable requests through ``aimod_quickstart`` (offline engine: each run is two agent tasks, the
 router and the SQL agent) on one worker; phase 2 starts a second worker and runs as many again.
@@ -24,10 +24,11 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from tests.support.stack import AirflowStack  # noqa: E402
-from tests.e2e.test_celery import (  # noqa: E402
-    QUICKSTART, USERS, _databases, celery_environment, dags_folder, flush_broker, run_states, start_worker, trigger,
+from tests.support.celery_stack import (  # noqa: E402
+    USERS, ThrowawayDatabases, celery_environment, dags_folder, flush_broker, run_states, start_worker, trigger,
 )
 
+QUICKSTART = "aimod_quickstart"
 BROKER_URL = "redis://127.0.0.1:6379/8"  # not the e2e test's DB: both may run at once
 REQUESTS = ("How many orders were placed in 2024?", "What is the total revenue by country?",
             "Show the top 5 product categories by revenue in 2024")
@@ -58,7 +59,7 @@ def measure(runs: int, concurrency: int) -> dict[str, float]:
 
     home = Path(tempfile.mkdtemp(prefix="aimod-bench-scaling-"))
     flush_broker(BROKER_URL)
-    with _databases(("metadata", "results", "checkpoints", "store", "warehouse")) as dbs:
+    with ThrowawayDatabases(("metadata", "results", "checkpoints", "store", "warehouse")) as dbs:
         load_into_postgres(dbs["warehouse"], build_warehouse(home / "warehouse.db"))
         env = celery_environment(result_backend=dbs["results"], checkpoints=dbs["checkpoints"], store=dbs["store"],
                                  warehouse=dbs["warehouse"], broker_url=BROKER_URL)
