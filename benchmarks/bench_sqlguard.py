@@ -1,7 +1,8 @@
 """SQL guard cost, as ratios against baselines measured in the same run.
 
-1. Throughput on the guard's own test corpus (tests/unit/sqlguard_cases.py, sqlguard_pii_cases.py and
-   the function allow-list cases; accepted, rejected and PII statements) for sqlite and postgres.
+1. Throughput on the guard's own test corpus (tests/unit/sqlguard_cases.py, sqlguard_reject_cases.py,
+   sqlguard_pii_cases.py and the function allow-list cases; accepted, rejected and PII statements) for sqlite
+   and postgres.
    Baseline: bare ``sqlglot.parse`` of the same statements (what any parse-based check costs at
    least). Each figure is the best of N passes.
 2. Worst case on hostile input: every input of tests/unit/test_sqlguard_bounds.py (thousands of
@@ -28,7 +29,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import sqlglot  # noqa: E402
 
 from airflow_aimod.core.sqlguard import SqlGuard  # noqa: E402
-from tests.unit import sqlguard_cases, sqlguard_pii_cases, test_sql_functions  # noqa: E402
+from tests.unit import sqlguard_cases, sqlguard_pii_cases, sqlguard_reject_cases, test_sql_functions  # noqa: E402
 from tests.unit.test_sqlguard_bounds import HOSTILE, cte_chain, in_list  # noqa: E402
 
 DIALECTS = ("sqlite", "postgres")
@@ -37,7 +38,7 @@ BUDGET_S = 1.0
 
 def statements(dialect: str) -> list[str]:
     """The fixed corpus for ``dialect`` (accepted, rejected and PII statements)."""
-    rows = [sql for sql, d, _ in sqlguard_cases.ACCEPTED + sqlguard_cases.REJECTED if d == dialect]
+    rows = [sql for sql, d, _ in sqlguard_cases.ACCEPTED + sqlguard_reject_cases.REJECTED if d == dialect]
     rows += [sql for sql, d, _ in sqlguard_cases.PII_CASES + test_sql_functions.UNKNOWN_FUNCTIONS if d == dialect]
     rows += [sql for sql, d, _ in sqlguard_pii_cases.HAND + sqlguard_pii_cases.GENERATED[::4] if d == dialect]
     rows += test_sql_functions.ANALYTICS[dialect]

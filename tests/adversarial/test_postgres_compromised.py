@@ -38,9 +38,8 @@ from airflow_aimod.core.tracing import ListSink, Tracer
 from tests.support.pg_warehouse import load_into_postgres
 from airflow_aimod.demo.warehouse import build_warehouse
 from airflow_aimod.exceptions import AgentTimeout, QueryExecutionError
-from tests.adversarial.test_adversarial import (
-    OUTCOMES, PII_COLUMNS, PII_TABLES, RETRY, SCRIPTS, SECRET, HostileChatModel, _add_injections,
-)
+from tests.adversarial.hostile_model import SECRET, HostileChatModel
+from tests.adversarial.test_adversarial import OUTCOMES, PII_COLUMNS, PII_TABLES, RETRY, SCRIPTS, _add_injections
 from tests.pg import drop_roles, throwaway_database
 
 pytestmark = pytest.mark.postgres

@@ -14,8 +14,9 @@ from airflow_aimod.core import sqlguard
 from airflow_aimod.core.sqlguard import SqlGuard, SqlVerdict
 from airflow_aimod.exceptions import ConfigurationError, SqlRejected
 from tests.unit.sqlguard_cases import (
-    ABCDE, ACCEPTED, FIVE_JOINS, LIMIT_CASES, PII_CASES, PII_COLUMNS, PII_TABLES, REJECTED, SIX_JOINS,
+    ABCDE, ACCEPTED, FIVE_JOINS, LIMIT_CASES, PII_CASES, PII_COLUMNS, PII_TABLES, SIX_JOINS,
 )
+from tests.unit.sqlguard_reject_cases import REJECTED
 
 
 def _verdict(sql: str, dialect: str, **kwargs: object) -> SqlVerdict:
