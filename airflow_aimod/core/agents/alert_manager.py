@@ -14,9 +14,9 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-from langgraph.graph import END, START, StateGraph
+from langgraph.graph import StateGraph
 
-from airflow_aimod.core.agents.edges import unless_done
+from airflow_aimod.core.agents.edges import chain
 from airflow_aimod.core.agents.runtime import AgentRuntime, is_expected_failure
 from airflow_aimod.core.alerts import Alert, AlertPolicy, AlertState, render
 from airflow_aimod.core.approval import ApprovalOption, ApprovalRequest, request_body
@@ -43,15 +43,7 @@ class AlertTools:
 def build_graph(runtime: AgentRuntime, tools: AlertTools) -> StateGraph:
     """The alert manager graph, uncompiled."""
     nodes = _AlertNodes(runtime, tools)
-    builder = StateGraph(AgentState)
-    for name in ("triage", "compose", "send", "acknowledge"):
-        builder.add_node(name, getattr(nodes, name))
-    builder.add_edge(START, "triage")
-    builder.add_conditional_edges("triage", unless_done("compose"))
-    builder.add_conditional_edges("compose", unless_done("send"))
-    builder.add_conditional_edges("send", unless_done("acknowledge"))
-    builder.add_edge("acknowledge", END)
-    return builder
+    return chain(nodes, ("triage", "compose", "send", "acknowledge"))
 
 
 def approval_request(state: AgentState, agent: str) -> ApprovalRequest:

@@ -12,9 +12,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from langgraph.graph import END, START, StateGraph
+from langgraph.graph import StateGraph
 
-from airflow_aimod.core.agents.edges import unless_done
+from airflow_aimod.core.agents.edges import chain
 from airflow_aimod.core.agents.runtime import AgentRuntime, is_expected_failure
 from airflow_aimod.core.anomaly import AnomalyDetector
 from airflow_aimod.core.permissions import Action
@@ -38,14 +38,7 @@ class AnomalyTools:
 def build_graph(runtime: AgentRuntime, tools: AnomalyTools) -> StateGraph:
     """The anomaly detector graph, uncompiled."""
     nodes = _AnomalyNodes(runtime, tools)
-    builder = StateGraph(AgentState)
-    for name in ("load_series", "detect", "explain"):
-        builder.add_node(name, getattr(nodes, name))
-    builder.add_edge(START, "load_series")
-    builder.add_conditional_edges("load_series", unless_done("detect"))
-    builder.add_conditional_edges("detect", unless_done("explain"))
-    builder.add_edge("explain", END)
-    return builder
+    return chain(nodes, ("load_series", "detect", "explain"))
 
 
 def series_from_rows(columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> list[Any]:

@@ -16,9 +16,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from langgraph.graph import END, START, StateGraph
+from langgraph.graph import StateGraph
 
-from airflow_aimod.core.agents.edges import unless_done
+from airflow_aimod.core.agents.edges import chain
 from airflow_aimod.core.agents.runtime import AgentRuntime, is_expected_failure
 from airflow_aimod.core.permissions import Action
 from airflow_aimod.core.profiling import ProfileQuery, QualityThresholds, TableProfile, TableProfiler, assess
@@ -53,15 +53,7 @@ class ProfilerTools:
 def build_graph(runtime: AgentRuntime, tools: ProfilerTools) -> StateGraph:
     """The data profiler graph, uncompiled."""
     nodes = _ProfilerNodes(runtime, tools)
-    builder = StateGraph(AgentState)
-    for name in ("resolve", "profile", "judge", "explain"):
-        builder.add_node(name, getattr(nodes, name))
-    builder.add_edge(START, "resolve")
-    builder.add_conditional_edges("resolve", unless_done("profile"))
-    builder.add_conditional_edges("profile", unless_done("judge"))
-    builder.add_conditional_edges("judge", unless_done("explain"))
-    builder.add_edge("explain", END)
-    return builder
+    return chain(nodes, ("resolve", "profile", "judge", "explain"))
 
 
 class _ProfilerNodes:

@@ -12,9 +12,9 @@ from __future__ import annotations
 from collections.abc import Collection, Mapping, Sequence
 from typing import Any
 
-from langgraph.graph import END, START, StateGraph
+from langgraph.graph import StateGraph
 
-from airflow_aimod.core.agents.edges import unless_done
+from airflow_aimod.core.agents.edges import chain
 from airflow_aimod.core.agents.runtime import AgentRuntime, is_expected_failure
 from airflow_aimod.core.ml.drift import DriftDetector, columns_from_rows
 from airflow_aimod.core.permissions import Action
@@ -45,14 +45,7 @@ class DriftTools:
 def build_graph(runtime: AgentRuntime, tools: DriftTools) -> StateGraph:
     """The drift detector graph, uncompiled."""
     nodes = _DriftNodes(runtime, tools)
-    builder = StateGraph(AgentState)
-    for name in ("load", "detect", "explain"):
-        builder.add_node(name, getattr(nodes, name))
-    builder.add_edge(START, "load")
-    builder.add_conditional_edges("load", unless_done("detect"))
-    builder.add_conditional_edges("detect", unless_done("explain"))
-    builder.add_edge("explain", END)
-    return builder
+    return chain(nodes, ("load", "detect", "explain"))
 
 
 class _DriftNodes:
