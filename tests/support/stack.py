@@ -51,7 +51,9 @@ class AirflowStack:
         self.procs: dict[str, subprocess.Popen] = {}
         self._commands: dict[str, tuple[list[str], Path | None, dict[str, str]]] = {}
         self._tokens: dict[str, str] = {}
-        self._http = httpx.Client(base_url=self.base_url, timeout=30, trust_env=False)  # loopback: no proxy
+        # Loopback: no proxy. 120 s: an api-server sharing two cores with several stacks has answered a plain GET
+        # in over 30 s (a ReadTimeout inside a probe ends the whole wait, so the bound is the worst case, not p99).
+        self._http = httpx.Client(base_url=self.base_url, timeout=120, trust_env=False)
 
     def _environment(self, database_url: str, dags_folder: Path, parallelism: int,
                      extra: Mapping[str, str]) -> dict[str, str]:
