@@ -4,7 +4,7 @@ that help.
 Graph: ``resolve`` (``db.introspect``: the profiled table and the target in the live schema) → ``propose``
 (one LLM call: SQL expressions over that table, from the profile) → ``vet`` (each proposal wrapped in a
 ``SELECT … FROM <table>`` and checked by the SQL guard: one read-only expression over that table only, never
-the target; a statement such as ``CREATE TABLE`` is a ``sql.write``, which the envelope denies) → ``load``
+the target; a statement such as ``CREATE TABLE`` is checked as itself, refused, never run) → ``load``
 (one guarded, read-only, row-capped query: the table's columns and every vetted expression) → ``measure``
 (``ml.feature_lift``: repeated CV with and without each feature on the same folds; only lifts above the
 declared minimum and beyond the fold noise are reported) → end. The model proposes; the guard and the
@@ -29,9 +29,10 @@ from airflow_aimod.core.schema import Catalog
 from airflow_aimod.core.state import AgentState, Status
 from airflow_aimod.exceptions import StepFailed
 
-STATEMENT = re.compile(r"^\W*(create|drop|alter|insert|update|delete|merge|truncate|grant|revoke|replace|attach|"
+STATEMENT = re.compile(r"^\s*(create|drop|alter|insert|update|delete|merge|truncate|grant|revoke|replace|attach|"
                        r"detach|pragma|vacuum|copy|comment|refresh|reindex|call|do)\b", re.I)
-"""A proposal that starts like a writing statement is what it says it is: a ``sql.write``."""
+"""A proposal that starts like a statement is checked as the statement it is (the guard refuses writes and DDL;
+the envelope denies ``sql.write`` whatever the guard says) and is never run: a feature is an expression."""
 PROFILE_KEYS = ("name", "inferred_type", "null_rate", "distinct_count", "min", "max", "mean", "quantiles",
                 "top_values", "pii", "pii_by_value", "primary_key", "unique")
 
@@ -120,13 +121,13 @@ class _FeatureNodes:
 
     def _vet_one(self, proposal: FeatureProposal, work: dict[str, Any]) -> tuple[str | None, list[dict[str, Any]]]:
         """Why ``proposal`` may not run (None: it may), and the guard events that said so."""
-        if STATEMENT.match(proposal.sql):
-            verdict, event = self.rt.check(Action("sql.write", target=self.rt.dialect, params={"sql": proposal.sql}))
-            return ("; ".join(verdict.reasons) or "a statement, not an expression"), [event]
-        sql = f"SELECT {proposal.sql} AS {quote('aimod_feature')} FROM {table_sql(work['table'])}"
+        statement = STATEMENT.match(proposal.sql)
+        sql = proposal.sql if statement else \
+            f"SELECT {proposal.sql} AS {quote('aimod_feature')} FROM {table_sql(work['table'])}"
         verdict, event = self.rt.check(Action("sql.read", target=self.rt.dialect, params={"sql": sql}))
-        if not verdict.allowed:
-            return "SQL guard: " + "; ".join(verdict.reasons), [event]
+        if not verdict.allowed or statement:
+            why = "; ".join(verdict.reasons) or "a statement, not an expression"
+            return ("a statement, not an expression — " if statement else "") + "SQL guard: " + why, [event]
         if verdict.requires_approval:
             return "needs a person's approval (" + "; ".join(verdict.reasons) + ")", [event]
         tables = {str(x).lower().split(".")[-1] for x in verdict.details.get("tables") or ()}
