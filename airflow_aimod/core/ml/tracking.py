@@ -83,10 +83,33 @@ class MlflowTracker:
             info = mlflow.sklearn.log_model(result.pipeline, name="model", signature=signature,
                                             input_example=sample, registered_model_name=registered_name,
                                             serialization_format="cloudpickle", pip_requirements=_requirements())
+            mlflow.set_tag("aimod.logged_model_uri", info.model_uri)  # what a later task registers
         version = getattr(info, "registered_model_version", None)
         return {"run_id": run.info.run_id, "experiment_id": experiment_id, "model_uri": f"runs:/{run.info.run_id}/model",
                 "logged_model_uri": info.model_uri, "registered_name": registered_name,
                 "version": str(version) if version is not None else None}
+
+    @registry_errors
+    def training_run(self, run_id: str, *, agent: str | None = None) -> dict[str, Any]:
+        """A finished training run read back from the store: ``{"training"`` (its ``training.json``), ``"logged"``
+        (run id, model URIs), ``"truncated"}``; with ``agent``, the run must carry that ``aimod.agent`` tag."""
+        import json
+        import tempfile
+
+        run = self.client.get_run(run_id)
+        tags = run.data.tags
+        if agent and tags.get("aimod.agent") != agent:
+            raise ModelRegistryError(f"MLflow run {run_id} was not logged by {agent} (tag aimod.agent is "
+                                     f"{tags.get('aimod.agent')!r}): only its own fits are registered")
+        if run.info.status != "FINISHED":
+            raise ModelRegistryError(f"MLflow run {run_id} is {run.info.status}, not FINISHED: nothing to register")
+        with tempfile.TemporaryDirectory() as tmp:
+            with open(self.client.download_artifacts(run_id, "training.json", tmp), encoding="utf-8") as fh:
+                training = json.load(fh)
+        model_uri = f"runs:/{run_id}/model"
+        return {"training": training, "truncated": tags.get("aimod.truncated") == "True",
+                "logged": {"run_id": run_id, "experiment_id": run.info.experiment_id, "model_uri": model_uri,
+                           "logged_model_uri": tags.get("aimod.logged_model_uri") or model_uri}}
 
     def alias_version(self, name: str, alias: str) -> str | None:
         """The version ``alias`` points at, or None."""
