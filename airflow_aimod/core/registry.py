@@ -148,7 +148,7 @@ _SPECS = (
               ("train a churn model on the latest data", "retrain the forecasting model with new features",
                "start a hyperparameter tuning job"),
               _env("llm.call", "db.introspect", "sql.read", "model.read", "model.train", "model.log", "model.register",
-                   "model.deploy", "airflow.trigger_dag", approval=("model.deploy", "airflow.trigger_dag")),
+                   "model.deploy", approval=("model.deploy",)),
               task_types=("explain_training",),
               result_keys=("run_id", "model_uri", "estimator", "task", "metrics", "baseline", "cv", "dropped",
                            "model_name", "version", "alias", "alias_before", "promotion", "explanation", "truncated")),
