@@ -162,7 +162,7 @@ _SPECS = (
                            "rows", "sql", "truncated")),
     AgentSpec("experiment_tracker", 3,
               "Records and compares machine learning experiments: runs, their parameters and hyperparameters, and metrics.",
-              ("compare the last three experiment runs", "log this experiment's parameters and metrics",
+              ("compare the last three experiment runs", "what parameters and metrics did the last run log",
                "which run had the best validation accuracy"),
               _env("llm.call", "model.read", deny=("sql.write", "model.log", "model.train", "model.register",
                                                    "model.deploy")),
