@@ -85,7 +85,9 @@ def hostile(messages):
         {"name": "stacked", "sql": '1 AS x FROM shipments; DROP TABLE shipments; SELECT 1'},
         {"name": "other_table", "sql": "(SELECT MAX(total_amount) FROM orders)"},
         {"name": "leak", "sql": '"cost" * 2'},
-        {"name": "writes", "sql": "DELETE FROM shipments"}, good], "confidence": 0.99}
+        {"name": "writes", "sql": "DELETE FROM shipments"},
+        {"name": "smuggled", "sql": '"weight_kg" AS x, "volume_l"'},    # a second column
+        {"name": "comment", "sql": '"weight_kg" --'}, good], "confidence": 0.99}
 
 
 def test_a_hostile_models_ddl_and_writes_are_blocked_and_nothing_is_created(shipments):
@@ -96,17 +98,18 @@ def test_a_hostile_models_ddl_and_writes_are_blocked_and_nothing_is_created(ship
                 model=model)
     assert objects(db) == before
     blocked = {b["name"]: b["blocked"] for b in state["result"]["blocked"]}
-    assert set(blocked) == {"materialize", "view", "stacked", "other_table", "leak", "writes"}
+    assert set(blocked) == {"materialize", "view", "stacked", "other_table", "leak", "writes", "smuggled", "comment"}
     assert "sql.write" in get_agent("feature_engineer").envelope.deny
     for name, verb in (("materialize", "CREATE"), ("view", "CREATE"), ("writes", "DELETE")):
         assert blocked[name].startswith("a statement, not an expression — SQL guard: " + verb), blocked[name]
-    assert blocked["stacked"].startswith("SQL guard:")
+    assert all(blocked[n].startswith("SQL guard:") for n in ("stacked", "comment"))
+    assert blocked["smuggled"].startswith("not one expression")
     assert "reads other tables" in blocked["other_table"] and "a leak" in blocked["leak"]
     assert state["status"] == "answered" and [f["name"] for f in state["result"]["features"]] == ["density"]
     reads = [e for e in state["events"] if e["kind"] == "tool_call" and e["name"] == "sql.read"]
     refused = [e for e in state["events"] if e["kind"] == "guard" and not e["data"]["allowed"]]
     assert len(reads) == 1 and "CREATE" not in state["result"]["sql"] and "DROP" not in state["result"]["sql"]
-    assert len(refused) == 4  # the three statements and the stacked one, each refused by the guard
+    assert len(refused) == 5  # the three statements, the stacked one and the comment
 
 
 def test_a_missing_target_is_refused_before_any_model_call(shipments):
@@ -127,3 +130,13 @@ def test_an_expression_that_fails_on_the_data_is_dropped_and_the_rest_measured(s
     assert [b["name"] for b in state["result"]["blocked"]] == ["bad"]
     assert state["result"]["blocked"][0]["blocked"].startswith("fails on the data")
     assert [f["name"] for f in state["result"]["features"]] == ["density"]
+
+
+def test_a_text_valued_feature_is_measured_as_a_category(shipments):
+    db, profile = shipments
+    banded = {"name": "density_band", "sql": 'CAST(ROUND("weight_kg" / "volume_l", 1) AS TEXT)'}  # '0.3', '0.4', ...
+    state = run("feature_engineer", db, lambda ex: FeatureTools(ex, profile=profile, target="cost", rule=QUICK),
+                model=ScriptedChatModel.of([{"proposals": [banded]}]))
+    assert state["status"] == "answered", state["reason"]
+    [measured] = state["result"]["features"]
+    assert measured["name"] == "density_band" and measured["lift"] > 0.05

@@ -25,7 +25,6 @@ from airflow_aimod.core.ml.feature_lift import LiftRule
 from airflow_aimod.core.ml.feature_proposals import FeatureProposal, parse_proposals, quote
 from airflow_aimod.core.permissions import Action
 from airflow_aimod.core.prompts import feature_messages
-from airflow_aimod.core.schema import Catalog
 from airflow_aimod.core.state import AgentState, Status
 from airflow_aimod.exceptions import StepFailed
 
@@ -59,6 +58,12 @@ def table_sql(table: str) -> str:
     return ".".join(quote(part) for part in table.split("."))
 
 
+def alone_sql(expression: str, table: str) -> str:
+    """One proposal read on its own. The parentheses keep it one expression: a comment, an alias or a second
+    column in it breaks the statement (the guard refuses it) instead of reshaping the query."""
+    return f"SELECT ({expression}) AS {quote('aimod_feature')} FROM {table_sql(table)}"
+
+
 class _FeatureNodes:
     def __init__(self, runtime: AgentRuntime, tools: FeatureTools) -> None:
         self.rt, self.tools = runtime, tools
@@ -84,8 +89,7 @@ class _FeatureNodes:
         columns = [{k: c.get(k) for k in PROFILE_KEYS} for c in t.profile["columns"]
                    if str(c.get("name")).lower() in live]
         columns = [{**c, "pii": bool(c["pii"] or c["name"].lower() in pii)} for c in columns]
-        return self.rt.update("resolve", events=out.events, work={
-            "table": name, "columns": columns, "catalog": Catalog(out.value.dialect, (table,)).to_dict()})
+        return self.rt.update("resolve", events=out.events, work={"table": name, "columns": columns})
 
     def propose(self, state: AgentState) -> dict[str, Any]:
         t, work = self.tools, state["work"]
@@ -122,8 +126,7 @@ class _FeatureNodes:
     def _vet_one(self, proposal: FeatureProposal, work: dict[str, Any]) -> tuple[str | None, list[dict[str, Any]]]:
         """Why ``proposal`` may not run (None: it may), and the guard events that said so."""
         statement = STATEMENT.match(proposal.sql)
-        sql = proposal.sql if statement else \
-            f"SELECT {proposal.sql} AS {quote('aimod_feature')} FROM {table_sql(work['table'])}"
+        sql = proposal.sql if statement else alone_sql(proposal.sql, work["table"])
         verdict, event = self.rt.check(Action("sql.read", target=self.rt.dialect, params={"sql": sql}))
         if not verdict.allowed or statement:
             why = "; ".join(verdict.reasons) or "a statement, not an expression"
@@ -133,7 +136,10 @@ class _FeatureNodes:
         tables = {str(x).lower().split(".")[-1] for x in verdict.details.get("tables") or ()}
         if tables != {work["table"].lower().split(".")[-1]}:
             return f"reads other tables ({', '.join(sorted(tables))}), not only {work['table']}", [event]
-        if self.tools.target.lower() in _referenced_columns(sql, self.rt.dialect):
+        one, columns = _shape(sql, self.rt.dialect)
+        if not one:
+            return "not one expression (it holds an alias, a list or several columns)", [event]
+        if self.tools.target.lower() in columns:
             return f"reads the target {self.tools.target!r}: a leak, not a feature", [event]
         return None, [event]
 
@@ -165,14 +171,14 @@ class _FeatureNodes:
         base = [c["name"] for c in work["columns"] if not (c["pii"] or c.get("pii_by_value"))]
         if self.tools.target.lower() not in {b.lower() for b in base}:
             base.append(self.tools.target)
-        exprs = [f"{p['sql']} AS {quote(f'aimod_f{i}')}" for i, p in enumerate(vetted)]
+        exprs = [f"({p['sql']}) AS {quote(f'aimod_f{i}')}" for i, p in enumerate(vetted)]
         return f"SELECT {', '.join([*map(quote, base), *exprs])} FROM {table_sql(work['table'])}"
 
     def _split_failing(self, work: dict[str, Any], vetted: list[dict[str, Any]], events: list[dict[str, Any]]) -> tuple:
         """Each expression read alone (a few rows): those that fail leave, with the database's error."""
         ok, failed = [], []
         for p in vetted:
-            sql = f"SELECT {p['sql']} AS {quote('aimod_feature')} FROM {table_sql(work['table'])}"
+            sql = alone_sql(p["sql"], work["table"])
             try:
                 out = self.rt.tool(Action("sql.read", target=self.rt.dialect, params={"sql": sql}),
                                    lambda sql=sql: self.tools.executor.run(sql, max_rows=self.tools.max_rows,
@@ -231,9 +237,14 @@ class _FeatureNodes:
         return {e.split(".", 1)[1] for e in policy.pii_columns if e.split(".", 1)[0] == bare}
 
 
-def _referenced_columns(sql: str, dialect: str) -> set[str]:
-    """Lower-case names of the columns ``sql`` references (the guard already parsed it: this cannot fail)."""
+def _shape(sql: str, dialect: str) -> tuple[bool, set[str]]:
+    """Whether ``alone_sql``'s single projection is one expression (no alias, tuple or second column inside it),
+    and the lower-case names of the columns it references (the guard already parsed it: this cannot fail)."""
     import sqlglot
     from sqlglot import exp
 
-    return {c.name.lower() for c in sqlglot.parse_one(sql, read=dialect).find_all(exp.Column)}
+    tree = sqlglot.parse_one(sql, read=dialect)
+    projections = tree.expressions
+    inner = projections[0].this if len(projections) == 1 and isinstance(projections[0], exp.Alias) else None
+    one = inner is not None and not any(isinstance(n, (exp.Alias, exp.Tuple)) for n in inner.walk())
+    return one, {c.name.lower() for c in tree.find_all(exp.Column)}

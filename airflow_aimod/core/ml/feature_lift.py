@@ -89,12 +89,18 @@ class FeatureLift:
             if self.clock() - started > self.rule.max_seconds:
                 results[name] = {"helps": False, "why": f"not measured: the {self.rule.max_seconds:g} s budget was spent"}
                 continue
-            column = frame[name].astype("float64").replace([math.inf, -math.inf], math.nan)
+            column, kind = _feature_column(frame[name])
             if column.notna().sum() < MIN_ROWS or column.nunique(dropna=True) <= 1:
                 results[name] = {"helps": False, "why": "constant or mostly empty on these rows"}
                 continue
-            scores = cross_val_score(self._pipeline(task, [*numeric, name], categorical), x.assign(**{name: column}),
-                                     y, cv=splits, scoring=scoring)
+            pipe = self._pipeline(task, [*numeric, name], categorical) if kind == "numeric" else \
+                self._pipeline(task, numeric, [*categorical, name])
+            try:
+                scores = cross_val_score(pipe, x.assign(**{name: column}), y, cv=splits, scoring=scoring,
+                                         error_score="raise")
+            except (ValueError, TypeError) as exc:  # values scikit-learn cannot use: this feature only
+                results[name] = {"helps": False, "why": f"could not be measured: {str(exc).splitlines()[0][:200]}"}
+                continue
             results[name] = self._result(base_scores, scores)
         b_mean, b_std = _mean_std(base_scores)
         return {"task": task, "scoring": scoring, "rows": len(frame), "base_columns": numeric + categorical,
@@ -117,6 +123,13 @@ class FeatureLift:
         stratified = task == "classification" and y.value_counts().min() >= r.folds
         cls = RepeatedStratifiedKFold if stratified else RepeatedKFold
         return list(cls(n_splits=r.folds, n_repeats=r.repeats, random_state=r.random_state).split(x, y))
+
+
+def _feature_column(values: Any) -> tuple[Any, str]:
+    """A feature's values as scikit-learn takes them: floats (infinities as missing), or text as a category."""
+    if values.dtype.kind in "biuf":
+        return values.astype("float64").replace([math.inf, -math.inf], math.nan), "numeric"
+    return values.map(lambda v: None if v is None or v != v else str(v)), "categorical"
 
 
 def _mean_std(values: Sequence[float]) -> tuple[float, float]:
