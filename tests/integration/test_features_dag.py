@@ -45,6 +45,20 @@ def test_profile_then_features_reports_the_useful_ratio_with_its_lift(features_d
     assert not [f for f in out["result"]["features"] if set(f["columns"]) <= {"carrier", "handling_score"}]
 
 
+@pytest.mark.postgres
+def test_the_same_ratio_is_found_on_postgres_with_its_own_sql(features_dag, shipments, monkeypatch):
+    from tests.pg import warehouse_copy
+
+    with warehouse_copy(shipments, "aimod_test_features") as conn:
+        monkeypatch.setenv("AIRFLOW_CONN_AIMOD_WAREHOUSE", conn)
+        run = features_dag.test(run_conf={"table": "shipments", "target": "cost"})
+    out = xcoms(features_dag, run)["propose_features"]
+    assert str(run.state) == "success" and out["status"] == "answered", out["reason"]
+    best = out["result"]["features"][0]
+    assert best["name"] == "weight_kg_per_volume_l" and "DOUBLE PRECISION" in best["sql"] and best["lift"] > 0.1
+    assert not out["result"]["blocked"], out["result"]["blocked"]   # every proposal runs on Postgres too
+
+
 def test_a_target_that_is_not_a_column_is_refused(features_dag, shipments, monkeypatch):
     monkeypatch.setenv("AIRFLOW_CONN_AIMOD_WAREHOUSE", json.dumps({"conn_type": "sqlite", "host": str(shipments)}))
     run = features_dag.test(run_conf={"table": "shipments", "target": "price"})
