@@ -35,6 +35,9 @@ def test_proposals_follow_the_profile_and_never_touch_target_pii_or_identifiers(
     assert used == {"amount", "quantity", "placed_on", "segment"}
     assert found["log_amount"].sql == 'LN("amount")'                       # skewed: mean 3× the median
     assert "log_quantity" not in found                                      # not skewed
+    tail_only = propose([col("wait", "float", min=0.0, max=90.0, quantiles={"p50": 2.0, "p95": 40.0}),
+                         PROFILE[-1]], target="churned")
+    assert [(p.sql, p.kind) for p in tail_only[-1:]] == [('LN("wait" + 1)', "log")]   # no mean: p95 decides
     assert found["quantity_is_null"].sql == 'CASE WHEN "quantity" IS NULL THEN 1 ELSE 0 END'
     assert found["amount_per_quantity"].sql == 'CAST("amount" AS REAL) / NULLIF("quantity", 0)'
     assert found["placed_on_month"].sql == "CAST(strftime('%m', \"placed_on\") AS INTEGER)"

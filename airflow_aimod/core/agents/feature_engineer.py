@@ -119,8 +119,9 @@ class _FeatureNodes:
             else:
                 vetted.append(item)
         if not vetted:
-            return self.rt.finish("vet", Status.REFUSED, f"all {len(blocked)} proposals were blocked: "
-                                  f"{blocked[0]['blocked']}", events=events, result=self._result(work, {}, [], [], blocked))
+            reason = f"all {len(blocked)} proposals were blocked: {blocked[0]['blocked']}"
+            return self.rt.finish("vet", Status.REFUSED, reason, events=events,
+                                  result=self._result(work, {}, [], [], blocked))
         return self.rt.update("vet", events=events, work={"vetted": vetted, "blocked": blocked})
 
     def _vet_one(self, proposal: FeatureProposal, work: dict[str, Any]) -> tuple[str | None, list[dict[str, Any]]]:

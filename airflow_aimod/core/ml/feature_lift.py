@@ -87,7 +87,8 @@ class FeatureLift:
         started, results = self.clock(), {}
         for name in features:
             if self.clock() - started > self.rule.max_seconds:
-                results[name] = {"helps": False, "why": f"not measured: the {self.rule.max_seconds:g} s budget was spent"}
+                spent = f"not measured: the {self.rule.max_seconds:g} s budget was spent"
+                results[name] = {"helps": False, "why": spent}
                 continue
             column, kind = _feature_column(frame[name])
             if column.notna().sum() < MIN_ROWS or column.nunique(dropna=True) <= 1:
@@ -110,7 +111,8 @@ class FeatureLift:
         lifts = [float(s - b) for s, b in zip(scores, base_scores)]
         helps, why = self.rule.judge(lifts)
         mean, std = _mean_std(lifts)
-        return {"helps": helps, "why": why, "lift": _r(mean), "lift_std": _r(std), "score": _r(sum(scores) / len(scores)),
+        return {"helps": helps, "why": why, "lift": _r(mean), "lift_std": _r(std),
+                "score": _r(sum(scores) / len(scores)),
                 "folds": len(lifts)}
 
     def _pipeline(self, task: str, numeric: list[str], categorical: list[str]) -> Any:

@@ -75,7 +75,8 @@ def propose(columns: Sequence[Mapping[str, Any]], *, target: str, dialect: str =
 
 def _null_indicators(cols: Sequence[Mapping[str, Any]]) -> list[FeatureProposal]:
     return [FeatureProposal(f"{c['name']}_is_null", f"CASE WHEN {quote(c['name'])} IS NULL THEN 1 ELSE 0 END",
-                            "null_indicator", (c["name"],), f"{c['name']} is null in {float(c['null_rate']):.1%} of rows")
+                            "null_indicator", (c["name"],),
+                            f"{c['name']} is null in {float(c['null_rate']):.1%} of rows")
             for c in cols if float(c.get("null_rate") or 0) > 0]
 
 
@@ -90,7 +91,8 @@ def _logs(numeric: Sequence[Mapping[str, Any]]) -> list[FeatureProposal]:
         if skewed:
             shift = "" if low > 0 else " + 1"
             out.append(FeatureProposal(f"log_{c['name']}", f"LN({quote(c['name'])}{shift})", "log", (c["name"],),
-                                       f"{c['name']} is positive and right-skewed (mean {mean:.4g}, median {median:.4g})"))
+                                       f"{c['name']} is positive and right-skewed (median {median:.4g}, "
+                                       f"p95 {p95 if _number(p95) else '?'}, mean {mean if _number(mean) else '?'})"))
     return out
 
 
@@ -132,8 +134,9 @@ def _categoricals(cols: Sequence[Mapping[str, Any]]) -> list[FeatureProposal]:
             if value is None:
                 continue
             slug = re.sub(r"\W+", "_", str(value)).strip("_")[:30] or "value"
-            out.append(FeatureProposal(f"{c['name']}_is_{slug}", f"CASE WHEN {col} = {literal(value)} THEN 1 ELSE 0 END",
-                                       "one_hot", (c["name"],), f"{value!r} is one of {c['name']}'s most common values"))
+            flag = f"CASE WHEN {col} = {literal(value)} THEN 1 ELSE 0 END"
+            out.append(FeatureProposal(f"{c['name']}_is_{slug}", flag, "one_hot", (c["name"],),
+                                       f"{value!r} is one of {c['name']}'s most common values"))
     return out
 
 
