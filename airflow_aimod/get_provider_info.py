@@ -41,6 +41,7 @@ def get_provider_info() -> dict:
                                 "airflow_aimod.operators.report_generator",
                                 "airflow_aimod.operators.drift", "airflow_aimod.operators.model_evaluator",
                                 "airflow_aimod.operators.experiment_tracker", "airflow_aimod.operators.training",
+                                "airflow_aimod.operators.feature_engineer", "airflow_aimod.operators.model_fit",
                                 "airflow_aimod.operators.workflow_coordinator",
                                 "airflow_aimod.operators.plan_step"]},
         ],

@@ -310,3 +310,24 @@ def training_messages(request: str, training: Mapping[str, Any]) -> Prompt:
     context = {"task": "explain_training", "request": request, "training": dict(training)}
     human = f"Request:\n{request}\n\nTraining run:\n{context_block(context)}"
     return Prompt.of(context, TRAINING_SYSTEM, human)
+
+
+FEATURES_SYSTEM = (
+    "You propose features for a model that predicts the target column of a table, from the table's profile "
+    "(each column's inferred type, null rate, distinct count, range, quantiles, top values). Each feature is ONE "
+    "read-only SQL expression in the given dialect over that table's columns only (a ratio, a log, a date part, "
+    "an encoding, a null indicator, ...): never a statement, never another table, never the target itself. "
+    "Every proposal is checked and measured before anyone sees it. Reply with one JSON object only: "
+    "{\"proposals\": [{\"name\": \"...\", \"sql\": \"...\", \"kind\": \"ratio|log|date_part|one_hot|frequency|"
+    "null_indicator|other\", \"columns\": [...], \"rationale\": \"...\"}], \"confidence\": 0..1}."
+)
+
+
+def feature_messages(request: str, *, table: str, target: str, dialect: str, columns: Sequence[Mapping[str, Any]],
+                     max_proposals: int) -> Prompt:
+    """Messages asking for at most ``max_proposals`` feature expressions over ``table`` for ``target``."""
+    context = {"task": "propose_features", "request": request, "table": table, "target": target,
+               "dialect": dialect, "columns": [dict(c) for c in columns], "max_proposals": max_proposals}
+    human = (f"Request:\n{request}\n\nTable {table} ({dialect}), target {target}, at most {max_proposals} "
+             f"proposals. Profile:\n{context_block(context)}")
+    return Prompt.of(context, FEATURES_SYSTEM, human)

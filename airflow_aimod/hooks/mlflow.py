@@ -8,7 +8,8 @@ Three set-ups, one hook:
   names ``backend_conn_id``); the URI uses the psycopg 3 driver already installed.
 - **a tracking server** (or any URI MLflow accepts): an ``aimod_mlflow`` connection with ``host`` =
   ``http(s)://…`` (login/password sent as MLflow's basic-auth variables are not used: put a token in
-  ``password`` and it is passed as ``MLFLOW_TRACKING_TOKEN``), or extra ``tracking_uri``.
+  ``password``: that tracker's calls send it as MLflow's bearer token, nothing else in the process does), or
+  extra ``tracking_uri``.
 
 Extra ``artifact_root``: where new experiments keep artifacts (any MLflow artifact URI, or a directory).
 MLflow itself is imported only when the tracker is used.
@@ -78,16 +79,13 @@ class AimodMlflowHook(BaseHook):
             uri = _postgres_uri(_connection(extra["backend_conn_id"]))
         else:
             uri = conn.host or extra["tracking_uri"]
-        if conn.password:
-            os.environ["MLFLOW_TRACKING_TOKEN"] = conn.password
         return MlflowTracker(tracking_uri=uri, artifact_root=extra.get("artifact_root") or
-                             (_default_artifacts() if not uri.startswith("http") else None))
+                             (_default_artifacts() if not uri.startswith("http") else None), token=conn.password)
 
     def test_connection(self) -> tuple[bool, str]:
         """List one experiment: the store answers (and its schema is migrated) or the error says why."""
         try:
-            tracker = self.get_tracker()
-            tracker.client.search_experiments(max_results=1)
+            self.get_tracker().ping()
         except Exception as exc:  # noqa: BLE001 - reported to the UI, never raised
             from airflow_aimod.core.redaction import scrub
 

@@ -18,11 +18,13 @@ if TYPE_CHECKING:
 
 @dataclass(frozen=True)
 class MlResources:
-    """What an ML agent's graph works with: a read-only executor (or None), its dialect, and the MLflow tracker."""
+    """What an ML agent's graph works with: a read-only executor (or None), its dialect, the MLflow tracker, and
+    (for a task that takes over an upstream fit) that fit's result."""
 
     executor: ReadOnlyExecutor | None
     tracker: MlflowTracker
     dialect: str = "sqlite"
+    fitted: dict[str, Any] | None = None
 
 
 class MlAgentOperator(WarehouseAgentOperator):

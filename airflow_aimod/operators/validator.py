@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from airflow_aimod.exceptions import ConfigurationError
+from airflow_aimod.operators._profiles import upstream_profile
 from airflow_aimod.operators._warehouse import Warehouse, WarehouseAgentOperator
 from airflow_aimod.operators.base import GATE_FAIL_ON
 
@@ -100,18 +101,9 @@ class SchemaValidatorOperator(WarehouseAgentOperator):
     @contextmanager
     def open_resources(self, context: Context) -> Iterator[ValidatorSources]:
         """The warehouse, plus the upstream profile proposals come from (read once per try)."""
-        profile = self._upstream_profile(context) if self.profile_task_id else None
+        profile = upstream_profile(context, self.profile_task_id) if self.profile_task_id else None
         with super().open_resources(context) as warehouse:
             yield ValidatorSources(warehouse.executor, warehouse.dialect, profile)
-
-    def _upstream_profile(self, context: Context) -> dict[str, Any]:
-        outcome = context["ti"].xcom_pull(task_ids=self.profile_task_id)
-        profile = ((outcome or {}).get("result") or {}).get("profile") if isinstance(outcome, Mapping) else None
-        if not isinstance(profile, Mapping):
-            status = outcome.get("status") if isinstance(outcome, Mapping) else None
-            raise ConfigurationError(f"task {self.profile_task_id!r} pushed no profile (status {status!r}); "
-                                     "profile_task_id must name an upstream DataProfilerOperator that answered")
-        return dict(profile)
 
     def build_graph(self, runtime: AgentRuntime, resources: ValidatorSources, context: Context) -> StateGraph:
         from airflow_aimod.core.agents.schema_validator import ValidatorTools, build_graph

@@ -56,3 +56,47 @@ def test_a_postgres_backend_store_by_connection_holds_the_runs(tmp_path, monkeyp
         with psycopg.connect(url) as conn:
             names = [r[0] for r in conn.execute("SELECT name FROM experiments ORDER BY experiment_id")]
         assert "churn" in names and experiment == tracker.experiment_id("churn", create=False)
+
+
+def test_a_tracking_token_goes_with_its_own_trackers_calls_only(monkeypatch):
+    """A local HTTP server stands in for a tracking server: the real MLflow client sends the connection's token
+    as a bearer header, the process environment keeps no token, and a tokenless tracker sends none."""
+    import os
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    seen: list[str | None] = []
+
+    class TrackingServer(BaseHTTPRequestHandler):
+        def _answer(self) -> None:
+            self.rfile.read(int(self.headers.get("Content-Length") or 0))
+            seen.append(self.headers.get("Authorization"))
+            body = b'{"experiments": []}'
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        do_GET = do_POST = _answer
+
+        def log_message(self, *args) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), TrackingServer)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        url = f"http://127.0.0.1:{server.server_address[1]}"
+        monkeypatch.setenv("NO_PROXY", "127.0.0.1,localhost")
+        monkeypatch.delenv("MLFLOW_TRACKING_TOKEN", raising=False)
+        monkeypatch.setenv("AIRFLOW_CONN_MLTOKEN", json.dumps({"conn_type": "aimod_mlflow", "host": url,
+                                                               "password": "s3cret-token"}))
+        monkeypatch.setenv("AIRFLOW_CONN_MLOPEN", json.dumps({"conn_type": "aimod_mlflow", "host": url}))
+        assert AimodMlflowHook(mlflow_conn_id="mltoken").test_connection() == (True, "MLflow tracking store reachable")
+        with_token, seen[:] = list(seen), []
+        assert "MLFLOW_TRACKING_TOKEN" not in os.environ
+        assert AimodMlflowHook(mlflow_conn_id="mlopen").test_connection()[0]
+    finally:
+        server.shutdown()
+    assert with_token and set(with_token) == {"Bearer s3cret-token"}
+    assert seen and set(seen) == {None}

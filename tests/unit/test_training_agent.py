@@ -99,3 +99,66 @@ def test_a_writing_query_never_trains(setup):
     done = Harness(setup, "write", sql="DELETE FROM customer_churn RETURNING *").start()
     assert done.state["status"] != "answered"
     assert not [e for e in done.state["events"] if e["kind"] == "tool_call" and e["name"] == "model.train"]
+
+
+def _run_graph(setup, thread, tools_of, *, answer=None):
+    """Start (and, with ``answer``, resume) a training orchestrator graph built by ``tools_of(executor)``."""
+    db, _, tmp = setup
+    spec = get_agent("training_orchestrator")
+    runtime = AgentRuntime(spec=spec, envelope=spec.envelope, llm=OfflineChatModel(),
+                           tracer=Tracer(trace_id="t-2", agent=spec.name, sinks=[ListSink()]))
+    with open_checkpointer(f"sqlite:///{tmp}/cp-split.sqlite") as saver, SqliteReadOnlyExecutor(db) as executor:
+        runner = AgentRunner(build_graph(runtime, tools_of(executor)), saver, thread_id=thread)
+        if answer is not None:
+            return runner.resume(answer)
+        return runner.start(initial_state(request="Train churn", agent=spec.name, tier=3, trace_id="t-2"))
+
+
+def test_the_fit_alone_logs_a_run_and_hands_it_off_the_next_graph_registers_and_promotes_it(setup):
+    tracker = setup[1]
+    plan = TrainingPlan(target="churned", estimators=("linear",), cv_folds=2)
+    fit = _run_graph(setup, "fit", lambda ex: TrainingTools(tracker, plan, executor=ex, data_sql=DATA,
+                                                             experiment="split", fit_only=True))
+    result = fit.state["result"]
+    assert fit.state["status"] == "answered" and result["run_id"] and result["version"] is None
+    assert result["metrics"]["roc_auc"] > result["baseline"]["roc_auc"]
+    assert not [e for e in fit.state["events"] if e["kind"] == "llm_call"]      # no model call in the fit task
+    assert "trained and logged as run" in fit.state["reason"]
+    handed = {"run_id": result["run_id"], "model_uri": result["model_uri"]}   # what XCom carries
+
+    def after(ex):
+        return TrainingTools(tracker, None, fitted=handed, experiment="split", model_name="split_churn",
+                             promote_alias="production")
+
+    paused = _run_graph(setup, "after", after)
+    request = ApprovalRequest.from_payload(paused.interrupt)
+    assert paused.paused and request.action_id == "split_churn@production:1"
+    assert result["run_id"] in request.body and "trivial baseline" in request.body
+    done = _run_graph(setup, "after", after, answer={"decision": "approve", "reviewer": "carol"})
+    assert done.state["status"] == "answered" and done.state["result"]["promotion"] == "promoted"
+    assert tracker.alias_version("split_churn", "production") == "1"
+    assert done.state["result"]["metrics"] == result["metrics"]   # read back from MLflow, the same numbers
+    reads = [e for e in done.state["events"] if e["kind"] == "tool_call" and e["name"] == "model.read"]
+    assert len(reads) == 1 and not [e for e in done.state["events"] if e["name"] in ("sql.read", "model.train")]
+
+
+def test_a_run_the_orchestrator_did_not_log_is_never_registered(setup):
+    import mlflow
+
+    tracker = setup[1]
+    mlflow.set_tracking_uri(tracker.tracking_uri)
+    with mlflow.start_run(experiment_id=tracker.experiment_id("split")) as foreign:
+        mlflow.log_metric("holdout_roc_auc", 0.99)
+    done = _run_graph(setup, "foreign", lambda ex: TrainingTools(
+        tracker, None, fitted={"run_id": foreign.info.run_id}, experiment="split", model_name="foreign"))
+    assert done.state["status"] != "answered" and "was not logged by training_orchestrator" in json.dumps(done.state)
+    assert not [e for e in done.state["events"] if e["kind"] == "tool_call" and e["name"] == "model.register"]
+
+
+def test_the_tools_say_which_mode_they_are_in():
+    plan = TrainingPlan(target="churned")
+    for kwargs, message in [({"data_sql": DATA, "fitted": {"run_id": "r"}}, "exactly one of data_sql"),
+                            ({}, "exactly one of data_sql"), ({"fitted": {"model_uri": "x"}}, "run_id"),
+                            ({"data_sql": DATA, "fit_only": True, "model_name": "m"}, "next task's")]:
+        with pytest.raises(ValueError, match=message):
+            TrainingTools(None, plan, **kwargs)

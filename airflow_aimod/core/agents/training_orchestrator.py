@@ -7,10 +7,17 @@ the raw columns and logged to MLflow with its signature, params, metrics and a t
 ``register`` (``model.register``: a new version, when a model name is given) → ``explain`` (one LLM
 call) → ``promote`` (only with ``promote_alias`` and a model that beats its baseline: ``ask_person``,
 then ``model.deploy`` moves the alias; a rejection leaves it where it was) → end.
+
+The fit can be its own Airflow task, so the worker that fits is not the one that registers, explains and
+waits for a person: with ``fit_only`` the graph is ``load`` → ``train`` → ``hand_off`` (the run id and
+model URI to XCom, no LLM call); given ``fitted`` (that result) it is ``adopt`` (``model.read``: the run,
+its ``training.json`` and model read back from MLflow, not from XCom) → ``register`` → ``explain`` →
+``promote``.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from langgraph.graph import StateGraph
@@ -32,20 +39,35 @@ MIN_RELATIVE_LIFT = 0.05
 
 
 class TrainingTools:
-    """The executor and query the data comes from, the plan, the tracker, the experiment, the model name to
-    register under and the alias a person may move to the new version."""
+    """The executor and query the data comes from (or ``fitted``: the result of a fit that ran as its own task),
+    the plan, the tracker, the experiment, the model name to register under and the alias a person may move
+    to the new version. ``fit_only``: load, train, log and hand the run off; nothing else."""
 
-    def __init__(self, tracker: Any, plan: TrainingPlan, *, executor: Any, data_sql: str, experiment: str,
-                 model_name: str | None = None, promote_alias: str | None = None) -> None:
+    def __init__(self, tracker: Any, plan: TrainingPlan | None, *, executor: Any = None, data_sql: str | None = None,
+                 experiment: str = "aimod", model_name: str | None = None, promote_alias: str | None = None,
+                 fitted: Mapping[str, Any] | None = None, fit_only: bool = False) -> None:
         if promote_alias and not model_name:
             raise ValueError("promote_alias needs model_name: only a registered version can carry an alias")
+        if (data_sql is None) == (fitted is None):
+            raise ValueError("give exactly one of data_sql (fit here) or fitted (the result of a fit task)")
+        if fitted is not None and not (isinstance(fitted, Mapping) and fitted.get("run_id")):
+            raise ValueError("fitted must be a fit task's result, with its run_id")
+        if fit_only and (fitted is not None or model_name):
+            raise ValueError("a fit-only run trains and logs: registering and promoting are the next task's")
+        if data_sql is not None and plan is None:
+            raise ValueError("fitting needs a TrainingPlan")
         self.tracker, self.plan, self.executor, self.data_sql = tracker, plan, executor, data_sql
         self.experiment, self.model_name, self.promote_alias = experiment, model_name, promote_alias
+        self.fitted, self.fit_only = dict(fitted) if fitted is not None else None, fit_only
 
 
 def build_graph(runtime: AgentRuntime, tools: TrainingTools) -> StateGraph:
-    """The training orchestrator graph, uncompiled."""
+    """The training orchestrator graph, uncompiled: the whole run, the fit alone, or what follows a fit task."""
     nodes = _TrainingNodes(runtime, tools)
+    if tools.fit_only:
+        return chain(nodes, ("load", "train", "hand_off"))
+    if tools.fitted is not None:
+        return chain(nodes, ("adopt", "register", "explain", "promote"))
     return chain(nodes, ("load", "train", "register", "explain", "promote"))
 
 
@@ -108,6 +130,21 @@ class _TrainingNodes:
                 "aimod.truncated": str(bool(work.get("truncated")))}
         logged = t.tracker.log_training(result, experiment=t.experiment, params=t.plan.params(), tags=tags)
         return {"training": result.to_dict(), "logged": logged}
+
+    def hand_off(self, state: AgentState) -> dict[str, Any]:
+        work = state["work"]
+        reason = (f"{work['training']['estimator']} trained and logged as run {work['logged']['run_id']}; "
+                  "registration, explanation and promotion belong to the task that takes this run")
+        return self.rt.finish("hand_off", Status.ANSWERED, reason, result=self._result(work, None))
+
+    def adopt(self, state: AgentState) -> dict[str, Any]:
+        t = self.tools
+        run_id = str(t.fitted["run_id"])
+        out, ended = self._guarded("adopt", Action("model.read", target=t.experiment, params={"run_id": run_id}),
+                                   lambda: t.tracker.training_run(run_id, agent=self.rt.spec.name))
+        if ended:
+            return ended
+        return self.rt.update("adopt", events=out.events, work=out.value)
 
     def register(self, state: AgentState) -> dict[str, Any]:
         t, work = self.tools, state["work"]
@@ -175,7 +212,7 @@ class _TrainingNodes:
         return {**work["training"], "run_id": work["logged"]["run_id"], "model_name": self.tools.model_name,
                 "version": work.get("version"), "truncated": bool(work.get("truncated"))}
 
-    def _result(self, work: dict[str, Any], promotion: str) -> dict[str, Any]:
+    def _result(self, work: dict[str, Any], promotion: str | None) -> dict[str, Any]:
         training = work["training"]
         return {"run_id": work["logged"]["run_id"], "model_uri": work["logged"]["model_uri"],
                 "estimator": training["estimator"], "task": training["task"], "metrics": training["metrics"],

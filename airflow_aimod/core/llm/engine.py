@@ -27,6 +27,7 @@ SKILLS: dict[str, str] = {
     "explain_experiments": "airflow_aimod.core.llm.skill_experiments_answer",
     "explain_training": "airflow_aimod.core.llm.skill_training",
     "plan_workflow": "airflow_aimod.core.llm.skill_plan",
+    "propose_features": "airflow_aimod.core.llm.skill_features",
 }
 
 

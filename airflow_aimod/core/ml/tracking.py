@@ -9,7 +9,10 @@ trackers in one process never share MLflow's global "active run".
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable, Mapping, Sequence
+import os
+import threading
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -17,17 +20,21 @@ from airflow_aimod.core.redaction import scrub
 from airflow_aimod.exceptions import ConfigurationError, ModelRegistryError
 
 F = TypeVar("F", bound=Callable[..., Any])
+TOKEN_VARIABLE = "MLFLOW_TRACKING_TOKEN"
+_CREDENTIALS = threading.RLock()
 
 
 def registry_errors(method: F) -> F:
-    """MLflow's own errors (and an unreachable store) become ``ModelRegistryError`` with a scrubbed one-line message."""
+    """MLflow's own errors (and an unreachable store) become ``ModelRegistryError`` with a scrubbed one-line message;
+    the call runs with the tracker's ``credentials``."""
 
     @functools.wraps(method)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
+    def wrapper(self: MlflowTracker, *args: Any, **kwargs: Any) -> Any:
         from mlflow.exceptions import MlflowException
 
         try:
-            return method(*args, **kwargs)
+            with self.credentials():
+                return method(self, *args, **kwargs)
         except (MlflowException, OSError) as exc:
             message = str(getattr(exc, "message", None) or exc).strip().splitlines()[0][:300]
             raise ModelRegistryError(scrub(f"MLflow: {message}")) from None
@@ -37,12 +44,37 @@ def registry_errors(method: F) -> F:
 
 class MlflowTracker:
     """``tracking_uri``: ``sqlite:///…``, ``postgresql://…``, ``http(s)://…`` or a ``file:`` directory;
-    ``artifact_root``: where new experiments keep artifacts (a directory or any MLflow artifact URI)."""
+    ``artifact_root``: where new experiments keep artifacts (a directory or any MLflow artifact URI);
+    ``token``: the tracking server's bearer token, sent only by this tracker's calls (``credentials``)."""
 
-    def __init__(self, *, tracking_uri: str, artifact_root: str | None = None) -> None:
+    def __init__(self, *, tracking_uri: str, artifact_root: str | None = None, token: str | None = None) -> None:
         if not tracking_uri:
             raise ConfigurationError("an MLflow tracking URI is needed, e.g. sqlite:////path/mlflow.db")
-        self.tracking_uri, self.artifact_root = tracking_uri, artifact_root
+        self.tracking_uri, self.artifact_root, self._token = tracking_uri, artifact_root, token or None
+
+    @contextmanager
+    def credentials(self) -> Iterator[None]:
+        """While a call runs: ``MLFLOW_TRACKING_TOKEN`` is this tracker's token (MLflow reads it per request),
+        then the previous value is restored. One call at a time per process holds the variable, so another
+        tracker's concurrent call never sends this token to its server."""
+        with _CREDENTIALS:
+            if self._token is None:
+                yield
+                return
+            previous = os.environ.get(TOKEN_VARIABLE)
+            os.environ[TOKEN_VARIABLE] = self._token
+            try:
+                yield
+            finally:
+                if previous is None:
+                    os.environ.pop(TOKEN_VARIABLE, None)
+                else:
+                    os.environ[TOKEN_VARIABLE] = previous
+
+    @registry_errors
+    def ping(self) -> None:
+        """List one experiment: the store answers (and its schema is migrated), or a ``ModelRegistryError``."""
+        self.client.search_experiments(max_results=1)
 
     @property
     def client(self) -> Any:
@@ -83,17 +115,41 @@ class MlflowTracker:
             info = mlflow.sklearn.log_model(result.pipeline, name="model", signature=signature,
                                             input_example=sample, registered_model_name=registered_name,
                                             serialization_format="cloudpickle", pip_requirements=_requirements())
+            mlflow.set_tag("aimod.logged_model_uri", info.model_uri)  # what a later task registers
         version = getattr(info, "registered_model_version", None)
         return {"run_id": run.info.run_id, "experiment_id": experiment_id, "model_uri": f"runs:/{run.info.run_id}/model",
                 "logged_model_uri": info.model_uri, "registered_name": registered_name,
                 "version": str(version) if version is not None else None}
+
+    @registry_errors
+    def training_run(self, run_id: str, *, agent: str | None = None) -> dict[str, Any]:
+        """A finished training run read back from the store: ``{"training"`` (its ``training.json``), ``"logged"``
+        (run id, model URIs), ``"truncated"}``; with ``agent``, the run must carry that ``aimod.agent`` tag."""
+        import json
+        import tempfile
+
+        run = self.client.get_run(run_id)
+        tags = run.data.tags
+        if agent and tags.get("aimod.agent") != agent:
+            raise ModelRegistryError(f"MLflow run {run_id} was not logged by {agent} (tag aimod.agent is "
+                                     f"{tags.get('aimod.agent')!r}): only its own fits are registered")
+        if run.info.status != "FINISHED":
+            raise ModelRegistryError(f"MLflow run {run_id} is {run.info.status}, not FINISHED: nothing to register")
+        with tempfile.TemporaryDirectory() as tmp:
+            with open(self.client.download_artifacts(run_id, "training.json", tmp), encoding="utf-8") as fh:
+                training = json.load(fh)
+        model_uri = f"runs:/{run_id}/model"
+        return {"training": training, "truncated": tags.get("aimod.truncated") == "True",
+                "logged": {"run_id": run_id, "experiment_id": run.info.experiment_id, "model_uri": model_uri,
+                           "logged_model_uri": tags.get("aimod.logged_model_uri") or model_uri}}
 
     def alias_version(self, name: str, alias: str) -> str | None:
         """The version ``alias`` points at, or None."""
         from mlflow.exceptions import MlflowException
 
         try:
-            return str(self.client.get_model_version_by_alias(name, alias).version)
+            with self.credentials():
+                return str(self.client.get_model_version_by_alias(name, alias).version)
         except MlflowException:
             return None
 
