@@ -153,9 +153,9 @@ _SPECS = (
               result_keys=("run_id", "model_uri", "estimator", "task", "metrics", "baseline", "cv", "dropped",
                            "model_name", "version", "alias", "alias_before", "promotion", "explanation", "truncated")),
     AgentSpec("feature_engineer", 3,
-              "Designs and computes features for machine learning models from warehouse tables: "
-              "aggregations, encodings, time windows.",
-              ("create features for the churn model", "engineer rolling 30 day spend features per customer",
+              "Proposes features for a model's target from a table's profile (ratios, log transforms, date parts, "
+              "encodings, null indicators), each an SQL expression kept only when cross-validation shows a lift.",
+              ("create features for the churn model", "which ratios or encodings would help predict the order value",
                "suggest feature transformations for this dataset"),
               _env("llm.call", "db.introspect", "sql.read"), task_types=("propose_features",),
               result_keys=("table", "target", "task", "scoring", "baseline", "features", "rejected", "blocked", "rule",

@@ -277,7 +277,7 @@ _FRESH_CLEAR: dict[str, tuple[str, ...]] = {
                          "add rolling 14 day averages as features per user",
                          "which feature transformations would help the ltv model"),
     "experiment_tracker": ("compare metrics across the last five experiment runs",
-                           "log this run's hyperparameters and validation loss to the experiment",
+                           "what hyperparameters and validation loss did the last run log",
                            "which experiment had the highest accuracy last week"),
     "model_evaluator": ("evaluate fraud model v12 on the test set and report precision and recall",
                         "should we promote the new churn model to production?",
