@@ -25,13 +25,14 @@ demo: $(STAMP)
 	$(VENV)/bin/aimod demo
 
 # Two workers, one test file each at a time (module-scoped Airflow stacks stay in one process): the e2e
-# stacks mostly wait on the scheduler, so two files share the machine's cores well.
+# stacks mostly wait on the scheduler, so two files share the machine's cores well. Files go out in collection
+# order, which tests/conftest.py sorts longest first.
 test: $(STAMP) chromium
-	$(VENV)/bin/python -m pytest -p no:cacheprovider -q -n 2 --dist loadfile tests
+	$(VENV)/bin/python -m pytest -p no:cacheprovider -q -n 2 --dist loadfile --no-loadscope-reorder tests
 
 # The inner loop: unit, adversarial and integration tests (no e2e stacks). `make test` and CI run everything.
 test-fast: $(STAMP)
-	$(VENV)/bin/python -m pytest -p no:cacheprovider -q -n 2 --dist loadfile tests/unit tests/adversarial tests/integration
+	$(VENV)/bin/python -m pytest -p no:cacheprovider -q -n 2 --dist loadfile --no-loadscope-reorder tests/unit tests/adversarial tests/integration
 
 chromium:
 	@command -v chromium >/dev/null 2>&1 || test -x /usr/bin/chromium || \

@@ -32,6 +32,33 @@ os.environ.update({
 (HOME / "airflow").mkdir(parents=True, exist_ok=True)
 
 
+# Longest files first. `make test` runs two xdist workers that take whole files in collection order
+# (--dist loadfile --no-loadscope-reorder): started first, the long end-to-end stacks overlap each other and the
+# quick files fill the gaps, instead of trailing the run one after another (xdist's default puts the files with
+# the fewest tests, which are these, last). Measured: each of these takes one to eight minutes.
+SLOW_FIRST = (
+    "tests/e2e/test_celery.py",
+    "tests/e2e/test_training_approval.py",
+    "tests/e2e/",
+    "tests/integration/test_demo.py",
+    "tests/integration/test_demo_rerun.py",
+    "tests/integration/test_cli_examples.py",
+    "tests/integration/test_benchmarks.py",
+    "tests/integration/test_training_task_dag.py",
+    "tests/integration/test_ml_cli.py",
+    "tests/integration/test_features_dag.py",
+)
+
+
+def _slowness_rank(item: pytest.Item) -> int:
+    path = Path(str(item.path)).relative_to(REPO).as_posix()
+    return next((rank for rank, prefix in enumerate(SLOW_FIRST) if path.startswith(prefix)), len(SLOW_FIRST))
+
+
+def pytest_collection_modifyitems(session, config, items):
+    items.sort(key=_slowness_rank)  # stable: a file's tests stay together and in their order
+
+
 def pytest_sessionfinish(session, exitstatus):
     shutil.rmtree(HOME, ignore_errors=True)
 
