@@ -52,7 +52,8 @@ _PHRASE_WORDS = frozenset(w for phrase in NUMBER_PHRASES for w in phrase.split()
 NONE_WORDS = ("no", "none")  # "no failed tasks": a count of zero, flagged only when the source counts some
 _WORD_NUMBER = re.compile(r"\b(" + "|".join(NUMBER_WORDS) + r"|a\s+single|a\s+dozen|twice|thrice|none\s+of(?:\s+the)?"
                           r"|no(?=\s+[a-z]))\b", re.I)
-_IDENT = re.compile(r"(?<![\w.])([A-Za-z_][A-Za-z0-9]*(?:[_.][A-Za-z0-9_]+)+|[a-z]+[A-Z][A-Za-z0-9]*|[A-Za-z]+-\d[\w-]*|"
+_IDENT = re.compile(r"(?<![\w.])([A-Za-z_][A-Za-z0-9]*(?:[_.][A-Za-z0-9_]+)+|[a-z]+[A-Z][A-Za-z0-9]*|"
+                    r"[A-Za-z]+-\d[\w-]*|"
                     r"[A-Za-z]+\d+[A-Za-z0-9]*|`[^`]{1,60}`)(?![\w])")
 _CAPS = re.compile(r"\b([A-Z][A-Za-z&'-]*(?:\s+[A-Z][A-Za-z&'-]*)*)\b")
 _WORD = re.compile(r"[A-Za-z][A-Za-z0-9_']*|\d+(?:[.,]\d+)*")
