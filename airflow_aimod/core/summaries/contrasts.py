@@ -1,7 +1,7 @@
 """Contradictory category words: a summary's "transient" where its source says "permanent".
 
 ``CONTRASTS`` groups words that exclude each other when said of one thing (transient / permanent,
-succeeded / failed, enabled / disabled, internal / external, ...). ``contradiction(clause, facts)``
+succeeded / failed, enabled / disabled, internal / external, ...). ``contradiction(clause, indexed)``
 takes each such word of a summary clause, finds the source clauses that say something from the
 same group, keeps those that share most words with the summary clause (its subject), and reports
 the word when none of them says it but they say another member of the group. A negation ("not
@@ -71,13 +71,18 @@ def members(text: str) -> set[tuple[int, int]]:
     return said
 
 
-def clauses(text: str) -> list[str]:
-    """A source's clauses: sentences split at ``;``, parentheses and joining words (not at commas: a flattened
-    record, "id INC-1, cause internal, resolved yes", stays one clause)."""
+def split_clauses(text: str) -> list[str]:
+    """Sentences split at ``;``, parentheses and joining words — not at commas: a flattened record, "id INC-1,
+    cause internal, resolved yes", stays one clause."""
     return [c.strip() for s in split_sentences(text) for c in _SPLIT.split(s) if c and c.strip()]
 
 
-def contradiction(clause: str, source_clauses: list[str]) -> list[tuple[str, str]]:
+def source_clauses(text: str) -> list[tuple[set[tuple[int, int]], set[str]]]:
+    """The source's clauses that say a category word, as (what they say, what they are about)."""
+    return [(said, _anchors(c)) for c in split_clauses(text) if (said := members(c))]
+
+
+def contradiction(clause: str, indexed: list[tuple[set[tuple[int, int]], set[str]]]) -> list[tuple[str, str]]:
     """(summary word, what the source says instead) for each contradicted category word of ``clause``."""
     said = members(clause)
     if not said:
@@ -85,13 +90,13 @@ def contradiction(clause: str, source_clauses: list[str]) -> list[tuple[str, str
     anchors = _anchors(clause)
     found = []
     for group, member in sorted(said):
-        candidates = [(len(anchors & _anchors(c)), c) for c in source_clauses
-                      if any(g == group for g, _ in members(c))]
+        candidates = [(len(anchors & about), told) for told, about in indexed
+                      if any(g == group for g, _ in told)]
         if not candidates:
             continue
         several = sum(g == group for g, _ in said) > 1  # "a passed, b failed": whose is whose is not clear here
         best = 0 if several else max(score for score, _ in candidates)
-        told = set().union(*(members(c) for score, c in candidates if score >= best))
+        told = set().union(*(told for score, told in candidates if score >= best))
         if (group, member) not in told:
             others = sorted({CONTRASTS[group][m].split()[0] for g, m in told if g == group})
             found.append((_word_of(clause, group, member), " / ".join(others)))

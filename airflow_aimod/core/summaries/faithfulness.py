@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from airflow_aimod.core.summaries.claims import (
     DOWN, NONE_WORDS, UP, Claim, SourceFacts, content_stems, read_claims, split_sentences, stem, words,
 )
-from airflow_aimod.core.summaries.contrasts import clauses, contradiction
+from airflow_aimod.core.summaries.contrasts import contradiction, source_clauses, split_clauses
 
 SUMMARY_WORDS = frozenset(stem(w) for w in (
     "summary overall reported report shows shown showed according noted recorded result results status "
@@ -55,10 +55,10 @@ class FaithfulnessChecker:
             if why:
                 report.unsupported.append({"kind": claim.kind, "text": claim.text, "reason": why,
                                            "sentence": sentences[claim.sentence]})
-        source_clauses = clauses(source)
+        indexed = source_clauses(source)
         for sentence in sentences:
-            for clause in clauses(sentence):
-                for word, instead in contradiction(clause, source_clauses):
+            for clause in split_clauses(sentence):
+                for word, instead in contradiction(clause, indexed):
                     report.unsupported.append({"kind": "category", "text": word, "sentence": sentence,
                                                "reason": f"the source says {instead} here, not '{word}'"})
         for index, sentence in enumerate(sentences):
