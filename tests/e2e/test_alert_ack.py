@@ -77,7 +77,7 @@ def wait_parked(stack: AirflowStack, dag_id: str, run_id: str) -> None:
         state = task(stack, dag_id, run_id).get("state")
         if state in DONE:
             raise AssertionError(f"{dag_id}/{run_id}: page ended {state} instead of waiting for a person:\n"
-                                 f"{stack.task_log(dag_id, run_id, 'page')[-3000:]}")
+                                 f"{stack.task_log(dag_id, run_id, 'page')[-3000:]}\n{stack.log_tails()}")
         return state == "awaiting_input" and stack.worker_exited(dag_id, run_id, "page")
 
     stack.wait_for(parked, timeout=300, what=f"{dag_id}/{run_id} to wait for an acknowledgement")
@@ -87,7 +87,8 @@ def wait_done(stack: AirflowStack, dag_id: str, run_id: str, timeout: float = 24
     stack.wait_for(lambda: task(stack, dag_id, run_id).get("state") in DONE, timeout=timeout,
                    what=f"{dag_id}/{run_id} to finish (last state: {task(stack, dag_id, run_id).get('state')})")
     ti = task(stack, dag_id, run_id)
-    assert ti["state"] == "success", stack.task_log(dag_id, run_id, "page", ti.get("try_number") or 1)[-3000:]
+    assert ti["state"] == "success", (stack.task_log(dag_id, run_id, "page", ti.get("try_number") or 1)[-3000:]
+                                      + "\n" + stack.log_tails())
     resp = stack.api("GET", f"/dags/{dag_id}/dagRuns/{run_id}/taskInstances/page/xcomEntries/return_value",
                      user="oncall")
     return resp.json()["value"]
