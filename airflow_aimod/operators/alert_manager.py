@@ -42,6 +42,9 @@ class AlertManagerOperator(AgentOperator):
     :param mail_to: recipients of mail channels (else the connection extra's ``to``).
     :param throttle: the dedup window. :param escalate_after: the acknowledgement timeout.
     :param routes: severity → route kinds, overriding the defaults above.
+    :param flush_digest: send the info digest on this run.
+    :param ack: ask a person to acknowledge the critical alerts sent (needs ``hitl=True``; the request times out
+        after ``escalate_after`` and then escalates, so ``response_timeout``/``timeout_outcome`` are not taken).
     """
 
     agent_name = "alert_manager"
