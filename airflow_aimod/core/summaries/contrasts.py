@@ -27,7 +27,7 @@ CONTRASTS: tuple[tuple[str, ...], ...] = (
     ("planned scheduled", "unplanned unscheduled"),
     ("resolved", "unresolved"),
     ("major", "minor"),
-    ("met meet meets", "breached breach missed"),
+    ("met meet meets", "breached breach"),
     ("valid", "invalid"),
     ("complete completed", "incomplete"),
     ("available", "unavailable"),
