@@ -64,5 +64,6 @@ def get_provider_info() -> dict:
             {"name": "sql_agent", "class-name": "airflow_aimod.decorators.sql_agent.sql_agent_task"},
             {"name": "route", "class-name": "airflow_aimod.decorators.route.route_task"},
         ],
-        "extra-links": ["airflow_aimod.links.AimodTraceLink", "airflow_aimod.links.RequiredActionsLink"],
+        "extra-links": ["airflow_aimod.links.AimodTraceLink", "airflow_aimod.links.RequiredActionsLink",
+                        "airflow_aimod.links.AimodReportLink"],
     }

@@ -1,8 +1,8 @@
-"""Extra links on agent tasks: the run's trace on the AiMod page, and the Required Actions page.
+"""Extra links on agent tasks: the run's trace on the AiMod page, the Required Actions page, and the report.
 
 Airflow computes each link when the task instance finishes or parks (the value is kept in XCom), so a
-link reads only what the task left behind: the trace id in XCom key ``aimod_trace_id``. Both links are
-relative to ``[api] base_url`` when it is set, else to the server root.
+link reads only what the task left behind: the trace id in XCom key ``aimod_trace_id``, the report's URI
+in ``aimod_report``. Links are relative to ``[api] base_url`` when it is set, else to the server root.
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ if TYPE_CHECKING:
     from airflow.sdk.types import TaskInstanceKey
 
 TRACE_XCOM_KEY = "aimod_trace_id"
+REPORT_XCOM_KEY = "aimod_report"
 
 
 def _base() -> str:
@@ -48,6 +49,26 @@ class RequiredActionsLink(BaseOperatorLink):
         if not getattr(operator, "hitl", False):
             return ""
         return required_actions_path(_base(), ti_key)
+
+
+class AimodReportLink(BaseOperatorLink):
+    """"AiMod report": the report the task wrote, served by the AiMod app (empty before it wrote one)."""
+
+    name = "AiMod report"
+
+    def get_link(self, operator: BaseOperator, *, ti_key: TaskInstanceKey) -> str:
+        from airflow.sdk.execution_time.xcom import XCom
+
+        uri = XCom.get_value(ti_key=ti_key, key=REPORT_XCOM_KEY)
+        return report_path(_base(), ti_key) if isinstance(uri, str) and uri else ""
+
+
+def report_path(base: str, ti_key: Any) -> str:
+    """``{base}/aimod/reports/{dag}/{run}/{task}[?map_index=i]``: where the AiMod app serves a task's report."""
+    parts = [quote(str(getattr(ti_key, name)), safe="") for name in ("dag_id", "run_id", "task_id")]
+    map_index = getattr(ti_key, "map_index", -1)
+    suffix = f"?map_index={map_index}" if map_index is not None and map_index >= 0 else ""
+    return "{}/aimod/reports/{}/{}/{}".format(base, *parts) + suffix
 
 
 def required_actions_path(base: str, ti_key: Any) -> str:

@@ -95,6 +95,17 @@ def embedded_sqlite_url(filename: str, *, setting: str) -> str:
     return url
 
 
+def report_base_url() -> str:
+    """``[aimod] report_url``, else ``file://$AIRFLOW_HOME/aimod/reports``: where reports go by default."""
+    from airflow.configuration import conf
+
+    url = aimod_setting("report_url")
+    if url:
+        return url
+    home = os.environ.get("AIRFLOW_HOME") or conf.get("core", "airflow_home", fallback=os.path.expanduser("~/airflow"))
+    return f"file://{os.path.join(os.path.abspath(home), 'aimod', 'reports')}"
+
+
 def _conn_key(url_key: str) -> str:
     """``checkpoint_url`` -> ``checkpoint_conn_id``."""
     return url_key.removesuffix("_url") + "_conn_id"

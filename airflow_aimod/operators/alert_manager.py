@@ -32,8 +32,8 @@ class AlertManagerOperator(AgentOperator):
     of one alert (same fingerprint: source, title, labels) inside ``throttle`` are counted in the AiMod
     store, not sent; the next message reports them. A critical alert nobody acknowledged within
     ``escalate_after`` goes to the ``escalation`` channels on the next run; with ``ack=True`` (and
-    ``hitl=True``) a person acknowledges it on Required Actions, and "Escalate" or the response timeout
-    escalates at once.
+    ``hitl=True``) a person acknowledges it on Required Actions, the request times out after
+    ``escalate_after`` (Airflow's scheduler enforces it), and "Escalate" or the timeout escalates then.
 
     :param alerts: alerts as dicts (``title``, ``severity``, ``source``, ``body``, ``labels``, ``group``,
         ``resolved``), or a JSON string of them (templated).
@@ -42,6 +42,9 @@ class AlertManagerOperator(AgentOperator):
     :param mail_to: recipients of mail channels (else the connection extra's ``to``).
     :param throttle: the dedup window. :param escalate_after: the acknowledgement timeout.
     :param routes: severity → route kinds, overriding the defaults above.
+    :param flush_digest: send the info digest on this run.
+    :param ack: ask a person to acknowledge the critical alerts sent (needs ``hitl=True``; the request times out
+        after ``escalate_after`` and then escalates, so ``response_timeout``/``timeout_outcome`` are not taken).
     """
 
     agent_name = "alert_manager"
@@ -54,12 +57,12 @@ class AlertManagerOperator(AgentOperator):
                  flush_digest: bool = False, ack: bool = False, **kwargs: Any) -> None:
         from airflow_aimod.core.alerts import AlertPolicy
 
+        if ack:
+            _ack_timer(kwargs, escalate_after)
         super().__init__(**kwargs)
         channels = {k: list(v) for k, v in (channels or DEFAULT_CHANNELS).items()}
         if bad := set(channels) - set(ROUTE_KINDS):
             raise ConfigurationError(f"channels has unknown route kinds {sorted(bad)}; use {list(ROUTE_KINDS)}")
-        if ack and not self.hitl:
-            raise ConfigurationError("ack=True asks a person on Required Actions: it needs hitl=True")
         for name, value in (("throttle", throttle), ("escalate_after", escalate_after)):
             if not isinstance(value, timedelta):
                 raise ConfigurationError(f"{name} must be a timedelta, got {value!r}")
@@ -112,3 +115,18 @@ class AlertManagerOperator(AgentOperator):
                            channels=self.channels, send=sender, now=time.time, flush_digest=self.flush_digest,
                            ask_ack=self.ack)
         return build_graph(runtime, tools)
+
+
+def _ack_timer(kwargs: dict[str, Any], escalate_after: Any) -> None:
+    """With ``ack``, the Required Actions request times out after ``escalate_after`` and the timeout escalates."""
+    if not kwargs.get("hitl"):
+        raise ConfigurationError("ack=True asks a person on Required Actions: it needs hitl=True")
+    if not isinstance(escalate_after, timedelta) or escalate_after <= timedelta(0):
+        raise ConfigurationError(f"escalate_after must be a positive timedelta, got {escalate_after!r}")
+    if kwargs.get("response_timeout") is not None:
+        raise ConfigurationError("with ack=True the acknowledgement request times out after escalate_after: "
+                                 "set escalate_after, not response_timeout")
+    if kwargs.get("timeout_outcome", "reject") != "reject":
+        raise ConfigurationError("with ack=True an unanswered acknowledgement escalates: leave timeout_outcome "
+                                 "at 'reject'")
+    kwargs["response_timeout"] = escalate_after

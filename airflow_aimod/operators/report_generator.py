@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import re
 import time
 from collections.abc import Iterator, Sequence
@@ -10,9 +9,8 @@ from contextlib import contextmanager
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
-from airflow.sdk import BaseOperatorLink
-
 from airflow_aimod.exceptions import ConfigurationError
+from airflow_aimod.links import REPORT_XCOM_KEY, AimodReportLink
 from airflow_aimod.operators.base import AgentOperator
 
 if TYPE_CHECKING:
@@ -21,21 +19,8 @@ if TYPE_CHECKING:
 
     from airflow_aimod.core.agents.runtime import AgentRuntime
 
-REPORT_XCOM_KEY = "aimod_report"
 KINDS = ("pipeline_health", "data_quality", "model_evaluation")
 FORMATS = ("html", "md", "pdf")
-
-
-class AimodReportLink(BaseOperatorLink):
-    """The task's "AiMod report" button: the HTML report it wrote (XCom ``aimod_report``)."""
-
-    name = "AiMod report"
-
-    def get_link(self, operator: Any, *, ti_key: Any) -> str:
-        from airflow.sdk.execution_time.xcom import XCom
-
-        value = XCom.get_value(ti_key=ti_key, key=REPORT_XCOM_KEY)
-        return str(value or "")
 
 
 class ReportGeneratorOperator(AgentOperator):
@@ -45,8 +30,9 @@ class ReportGeneratorOperator(AgentOperator):
     Every number is read from the outcomes; the model writes only the narrative, which must pass the
     summarizer's faithfulness check (else it is left out). Files go through Airflow's ``ObjectStoragePath``
     (``file://`` by default, ``s3://``/``gs://``/... with ``output_conn_id``) under
-    ``<output_url>/<dag_id>/<run_id>/``; the HTML link is the task's "AiMod report" extra link, and each of
-    the task's ``outlets`` gets an asset event whose extra names the report.
+    ``<output_url>/<dag_id>/<run_id>/``; the task's "AiMod report" extra link opens the HTML report through the
+    AiMod app (reports under ``[aimod] report_url``), and each of the task's ``outlets`` gets an asset event
+    whose extra names the report.
 
     :param kind: the report kind (its declared sections). :param source_task_ids: upstream agent tasks.
     :param output_url: where reports go (templated; default ``[aimod] report_url``, else
@@ -58,7 +44,7 @@ class ReportGeneratorOperator(AgentOperator):
 
     agent_name = "report_generator"
     template_fields: Sequence[str] = (*AgentOperator.template_fields, "source_task_ids", "output_url")
-    operator_extra_links = (AimodReportLink(),)
+    operator_extra_links = (*AgentOperator.operator_extra_links, AimodReportLink())
 
     def __init__(self, *, kind: str = "pipeline_health", source_task_ids: Sequence[str] = (),
                  output_url: str | None = None, output_conn_id: str | None = None,
@@ -124,13 +110,9 @@ class ReportGeneratorOperator(AgentOperator):
         return out
 
     def _base_url(self) -> str:
-        from airflow_aimod.settings import aimod_setting
+        from airflow_aimod.settings import report_base_url
 
-        url = self.output_url or aimod_setting("report_url")
-        if url:
-            return str(url)
-        home = os.environ.get("AIRFLOW_HOME") or os.path.expanduser("~/airflow")
-        return f"file://{os.path.join(home, 'aimod', 'reports')}"
+        return str(self.output_url or report_base_url())
 
     def _metrics(self) -> dict[str, Any]:
         if self.store_window is None:

@@ -18,6 +18,7 @@ from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Resp
 
 from airflow.api_fastapi.core_api.security import GetUserDep
 from airflow_aimod.plugins.auth import ReadableDags, user_name
+from airflow_aimod.plugins.reports import report_router
 
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 MAX_WINDOW_S = 90 * 86400
@@ -41,6 +42,7 @@ def create_app(*, queries: Any = None, clock: Callable[[], float] = time.time) -
     app.state.clock = clock
     app.include_router(_api_router(), prefix="/api")
     app.include_router(_page_router())
+    app.include_router(report_router())
     app.add_exception_handler(StarletteHTTPException, _signed_out_to_login)
     return app
 

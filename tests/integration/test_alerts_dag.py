@@ -86,3 +86,21 @@ def test_the_apprise_notifier_reaches_a_local_endpoint_and_errors_carry_no_url(a
     assert hook.posts and hook.posts[0][0] == "/apprise" and "disk full" in hook.posts[0][1]["message"]
     assert "s3cretpw" not in str(hook.posts)  # alert text is scrubbed before any notifier sees it
     assert "SECRETTOKEN" not in str(failed.value) and "aimod_dead" in str(failed.value)
+
+
+def test_acknowledgement_times_out_after_escalate_after_and_the_timeout_escalates(airflow_db):
+    from datetime import timedelta
+
+    from airflow_aimod.exceptions import ConfigurationError
+    from airflow_aimod.operators.alert_manager import AlertManagerOperator
+
+    example = example_dag("aimod_alert_ack_expires").get_task("page")
+    assert example.hitl_settings.response_timeout == timedelta(seconds=30)
+    assert example.hitl_settings.timeout_outcome == "reject"
+    op = AlertManagerOperator(task_id="a", hitl=True, ack=True, escalate_after=timedelta(minutes=5))
+    assert op.hitl_settings.response_timeout == timedelta(minutes=5) and op.policy.escalate_after_s == 300
+    for kwargs, says in (({"hitl": False}, "needs hitl=True"),
+                         ({"response_timeout": timedelta(minutes=1)}, "set escalate_after, not response_timeout"),
+                         ({"timeout_outcome": "approve"}, "leave timeout_outcome at 'reject'")):
+        with pytest.raises(ConfigurationError, match=says):
+            AlertManagerOperator(task_id="a", **{"hitl": True, **kwargs}, ack=True)

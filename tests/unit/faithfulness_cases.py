@@ -141,3 +141,61 @@ HELD_OUT: list[tuple[str, str, bool, str]] = [
     (ETL, "billing_export.post_invoice failed permanently.", False, "name"),
     (ETL, "In the last 48h, two tasks failed.", False, "unit"),
 ]
+
+# --- a third set (number words, contradictory category words), written before the checker was changed for
+# them and measured before and after; other domains than the sets above ----------------------------------------
+BUILD = (
+    "CI report for the checkout-service repository, pipeline 8812 on 2025-09-09. The build job succeeded in "
+    "14 minutes. Unit tests: 1,412 passed, 3 failed, 12 skipped. The integration suite was disabled for this "
+    "pipeline. The deploy to staging was approved by Ines Duarte and the canary stayed healthy. The flaky test "
+    "test_refund_rounding was retried twice before it passed."
+)
+SHIPPING = (
+    "Fulfilment summary for the Rotterdam warehouse on 2025-10-21: 12 outbound trucks left on time and 1 truck "
+    "was delayed by 3 hours. 4,870 parcels were shipped; 0 parcels were lost. The sorter line B was offline "
+    "for 40 minutes for planned maintenance; line A stayed online. Carrier DHL handled the domestic routes and "
+    "carrier Maersk the international ones. Returns were received from 9 customers."
+)
+SLO = json.dumps({"service": "search-api", "window": "7d", "availability": 0.9987, "objective": 0.999,
+                  "status": "breached", "incidents": [
+                      {"id": "INC-2291", "severity": "major", "cause": "internal", "component": "index_shard_4",
+                       "resolved": True},
+                      {"id": "INC-2304", "severity": "minor", "cause": "external", "component": "cdn_edge",
+                       "resolved": False}], "pages": 2, "rollbacks": 0})
+
+NEW_HELD_OUT: list[tuple[str, str, bool, str]] = [
+    # --- CI build -------------------------------------------------------------------------------------------
+    (BUILD, "Pipeline 8812 of checkout-service built successfully in 14 minutes.", True, "paraphrase"),
+    (BUILD, "Three unit tests failed, twelve were skipped and 1,412 passed.", True, "number words"),
+    (BUILD, "test_refund_rounding passed after being retried twice.", True, "paraphrase"),
+    (BUILD, "Ines Duarte approved the staging deploy; the canary remained healthy.", True, "paraphrase"),
+    (BUILD, "The integration suite was disabled for this pipeline.", True, "selection"),
+    (BUILD, "The build job failed after 14 minutes.", False, "contradiction"),
+    (BUILD, "The integration suite was enabled for this pipeline.", False, "contradiction"),
+    (BUILD, "Four unit tests failed.", False, "number words"),
+    (BUILD, "test_refund_rounding was retried three times.", False, "number words"),
+    (BUILD, "Ines Duarte rejected the deploy to staging.", False, "contradiction"),
+    (BUILD, "The canary became unhealthy after the staging deploy.", False, "contradiction"),
+    # --- warehouse ------------------------------------------------------------------------------------------
+    (SHIPPING, "A dozen trucks left Rotterdam on time; a single truck was delayed by 3 hours.", True,
+     "number words"),
+    (SHIPPING, "No parcels were lost out of about 4,900 shipped.", True, "number words"),
+    (SHIPPING, "Sorter line B went offline for 40 minutes of planned maintenance while line A stayed online.", True,
+     "paraphrase"),
+    (SHIPPING, "DHL carried the domestic routes and Maersk the international ones.", True, "selection"),
+    (SHIPPING, "Nine customers sent returns.", True, "number words"),
+    (SHIPPING, "Two trucks were delayed by 3 hours.", False, "number words"),
+    (SHIPPING, "Sorter line A was offline for 40 minutes.", False, "contradiction"),
+    (SHIPPING, "Carrier DHL handled the international routes.", False, "contradiction"),
+    (SHIPPING, "The maintenance on line B was unplanned.", False, "contradiction"),
+    (SHIPPING, "Eleven outbound trucks left on time.", False, "number words"),
+    # --- SLO (JSON) -----------------------------------------------------------------------------------------
+    (SLO, "search-api breached its 99.9% availability objective over 7d, reaching 99.87%.", True, "rounding"),
+    (SLO, "INC-2291 had an internal cause and is resolved; INC-2304 had an external cause.", True, "paraphrase"),
+    (SLO, "There were no rollbacks and two pages.", True, "number words"),
+    (SLO, "INC-2291 was a major incident in index_shard_4.", True, "selection"),
+    (SLO, "INC-2304 had an internal cause.", False, "contradiction"),
+    (SLO, "INC-2291 was a minor incident.", False, "contradiction"),
+    (SLO, "There was a single page during the window.", False, "number words"),
+    (SLO, "search-api met its availability objective.", False, "contradiction"),
+]

@@ -113,6 +113,30 @@ def test_acknowledgement_is_asked_and_a_refusal_escalates_at_once(store, answer,
     assert (done["result"]["acknowledged"] != []) == (answer == "approve")
 
 
+def test_the_request_timeout_escalates_at_once_saying_nobody_answered(store):
+    with open_checkpointer("memory://") as saver:
+        outbox = Outbox()
+        start(runner(store, saver, [CRITICAL], outbox, ack=True))
+        done = runner(store, saver, [CRITICAL], outbox, ack=True, now=1900.0).resume(
+            {"decision": "reject", "reviewer": "timeout"}).state
+    row = AlertState(store).get(Alert.of(CRITICAL).fingerprint)
+    assert [c for c, _ in outbox.sent[2:]] == ["pager"] and row.escalated_at == 1900.0
+    assert "no acknowledgement in time: escalated to pager" in done["reason"]
+
+
+def test_an_alert_acknowledged_or_escalated_meanwhile_is_not_escalated_again(store):
+    fingerprint = Alert.of(CRITICAL).fingerprint
+    with open_checkpointer("memory://") as saver:
+        outbox = Outbox()
+        start(runner(store, saver, [CRITICAL], outbox, ack=True, thread="a"))
+        start(runner(store, saver, [], outbox, now=1000.0 + 900, thread="b"))  # a later run's triage escalates
+        assert [c for c, _ in outbox.sent[2:]] == ["pager"]
+        done = runner(store, saver, [CRITICAL], outbox, ack=True, thread="a", now=1000.0 + 901).resume(
+            {"decision": "reject", "reviewer": "timeout"}).state
+    assert [c for c, _ in outbox.sent[2:]] == ["pager"] and done["result"]["escalated"] == []
+    assert "meanwhile" in done["reason"] and AlertState(store).get(fingerprint).escalated_at == 1000.0 + 900
+
+
 def test_info_alerts_wait_for_the_digest(store):
     outbox = Outbox()
     infos = [{"title": f"table t{i} vacuumed", "severity": "info"} for i in range(3)]

@@ -77,6 +77,15 @@ def test_escalation_is_due_only_after_the_timeout_and_only_once_and_never_when_a
     assert [row.fingerprint for row in due] == [LOAD.fingerprint]
     assert state.escalated(LOAD.fingerprint, now=1000) and not state.escalated(LOAD.fingerprint, now=1001)
     assert state.due_escalations(POLICY, now=5000) == []
+    assert not state.escalated(other.fingerprint, now=1000)  # acknowledged: the claim is refused
+    assert state.get(other.fingerprint).acked_by == "ana"
+
+
+def test_a_claimed_escalation_no_channel_took_is_released_for_the_next_run(state):
+    state.observe(LOAD, POLICY, now=100)
+    assert state.escalated(LOAD.fingerprint, now=1000)
+    state.unescalated(LOAD.fingerprint)
+    assert [row.fingerprint for row in state.due_escalations(POLICY, now=1001)] == [LOAD.fingerprint]
 
 
 def test_a_failed_send_is_counted_back_so_the_next_one_reports_it(state):

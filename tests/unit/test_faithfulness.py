@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from airflow_aimod.core.summaries import ExtractiveSummarizer, FaithfulnessChecker, source_text
-from tests.unit.faithfulness_cases import CASES, HELD_OUT
+from tests.unit.faithfulness_cases import CASES, HELD_OUT, NEW_HELD_OUT
 
 
 def scores(cases):
@@ -25,10 +25,38 @@ def test_each_pair_is_judged_right(source, summary, faithful, kind):
     assert report.faithful is faithful, (kind, report.unsupported)
 
 
-def test_the_held_out_set_keeps_precision_and_recall_and_raises_at_most_one_false_alarm():
-    precision, recall, false_alarms = scores(HELD_OUT)
-    print(f"held-out: precision {precision:.2f} recall {recall:.2f} false alarms {false_alarms}")
-    assert precision >= 0.9 and recall >= 0.9 and false_alarms <= 1
+def test_the_held_out_sets_keep_precision_and_recall_with_no_false_alarm():
+    for name, cases in (("held-out", HELD_OUT), ("number words and contradictions", NEW_HELD_OUT)):
+        precision, recall, false_alarms = scores(cases)
+        print(f"{name}: precision {precision:.2f} recall {recall:.2f} false alarms {false_alarms}")
+        assert precision >= 0.9 and recall >= 0.9 and false_alarms == 0, name
+
+
+@pytest.mark.parametrize("summary,faithful", [
+    ("One task was blocked.", True), ("A single task was blocked.", True), ("Two tasks were blocked.", False),
+    ("No task was blocked.", False), ("The job was retried twice.", True), ("The job was retried 2 times.", True),
+    ("The job was retried three times.", False), ("A dozen rows were late.", True), ("Eleven rows were late.", False),
+    ("None of the rows were dropped.", True), ("No rows were dropped.", True),
+])
+def test_number_words_read_as_their_numbers(summary, faithful):
+    source = ("failures 1: task_id load, try 5. blocked: 1. The job was retried twice. 12 rows were late; 0 rows "
+              "were dropped.")
+    assert FaithfulnessChecker().check(source, summary).faithful is faithful, summary
+
+
+@pytest.mark.parametrize("summary,faithful", [
+    ("orders_load failed permanently.", False), ("orders_load failed transiently.", True),
+    ("orders_load's failure was not permanent.", True), ("billing_sync failed permanently.", True),
+    ("INC-7 is resolved.", False), ("INC-7 is unresolved.", True), ("INC-8 is resolved.", True),
+    ("INC-7 is not resolved, INC-8 is.", True), ("The canary stayed healthy.", True),
+    ("The canary was unhealthy.", False), ("INC-8 was a critical incident.", False),
+])
+def test_a_category_word_whose_source_counterpart_is_its_opposite_fails(summary, faithful):
+    source = ("failures 1: task orders_load, classification transient. failures 2: task billing_sync, "
+              "classification permanent. incidents 1: id INC-7, severity warning, resolved no. incidents 2: id INC-8, "
+              "severity info, resolved yes. The canary stayed healthy.")
+    report = FaithfulnessChecker().check(source, summary)
+    assert report.faithful is faithful, (summary, report.unsupported)
 
 
 def test_a_rounding_is_supported_and_a_changed_digit_is_not():
@@ -44,7 +72,7 @@ def test_a_rounding_is_supported_and_a_changed_digit_is_not():
 @pytest.mark.parametrize("max_words", [12, 30, 80])
 def test_extractive_summaries_pass_the_check_by_construction_within_the_budget(audience, max_words):
     summarizer = ExtractiveSummarizer(max_words=max_words, audience=audience)
-    for source in {c[0] for c in CASES + HELD_OUT}:
+    for source in {c[0] for c in CASES + HELD_OUT + NEW_HELD_OUT}:
         text = source_text(source)
         summary = summarizer.summarize(text)
         assert summary and len(summary.replace(" …", "").split()) <= max_words

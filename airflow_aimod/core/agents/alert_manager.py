@@ -6,7 +6,9 @@ digest is flushed when asked) → ``compose`` (one LLM call, task ``compose_aler
 headline per message; the facts are rendered from the alerts) → ``send`` (each message through
 ``notify.send`` to a channel = an Airflow connection; a channel outside the envelope is blocked)
 → ``acknowledge`` (with ``ask_ack``: a person acknowledges the critical alerts on Required Actions;
-no acknowledgement — a rejection or the response timeout — escalates them at once).
+"Escalate", or no answer before the request's timeout (enforced by Airflow's scheduler), escalates
+them then, on the request's own timer). An escalation is claimed in the store before it is sent, so an
+alert is escalated once even when the timer and a later run's triage race, and never once acknowledged.
 """
 
 from __future__ import annotations
@@ -106,11 +108,12 @@ class _AlertNodes:
         sent, blocked, failed, escalated, unrouted = [], [], [], [], []
         reached: dict[str, tuple[bool, int]] = {}
         for batch in work["batches"]:
-            channels = self.tools.channels.get(batch["route"]) or (self.tools.channels.get("mail") or ()
-                                                                    if batch["route"] == "escalation" else ())
+            channels = self._channels(batch["route"])
             if not channels:
                 unrouted.append(batch["route"])
                 continue
+            if batch["kind"] == "escalation" and not self._claim(batch):
+                continue  # acknowledged, resolved or escalated by another task since triage
             message = render(batch["kind"], batch["items"], headline=batch.get("headline", ""))
             ok = False
             for channel in channels:
@@ -155,19 +158,36 @@ class _AlertNodes:
                                       if self.tools.state.acknowledge(a["fingerprint"], by=decision.who(), now=now)]
             return self.rt.finish("acknowledge", Status.ANSWERED, f"{work['reason']}; acknowledged by {decision.who()}",
                                   events=decided["events"], approvals=decided["approvals"], result=result)
+        why = "no acknowledgement in time" if decision.reviewer == "timeout" else f"{decision.who()} chose Escalate"
         batch = {"kind": "escalation", "route": "escalation", "group": "escalation", "headline": "",
                  "items": [{"alert": a, "repeats": 0} for a in work["criticals"]]}
+        if not self._claim(batch):
+            return self.rt.finish("acknowledge", Status.ANSWERED, f"{work['reason']}; {why}, but every alert was "
+                                  "acknowledged, resolved or escalated meanwhile", events=decided["events"],
+                                  approvals=decided["approvals"], result=result)
         message, events = render("escalation", batch["items"]), list(decided["events"])
-        channels = self.tools.channels.get("escalation") or self.tools.channels.get("mail") or ()
-        delivered = False
+        channels, delivered = self._channels("escalation"), False
         for channel in channels:
             outcome, evts = self._deliver(channel, batch, message)
             events += evts
             delivered = delivered or outcome is None
         result["escalated"] = [*result["escalated"], *self._settle(batch, delivered)]
         return self.rt.finish("acknowledge", Status.ANSWERED if delivered else Status.FAILED,
-                              f"{work['reason']}; not acknowledged: escalated to {', '.join(channels) or 'nobody'}",
+                              f"{work['reason']}; {why}: escalated to {', '.join(channels) or 'nobody'}"
+                              if delivered else f"{work['reason']}; {why}, and no escalation channel took it",
                               events=events, approvals=decided["approvals"], result=result)
+
+    def _channels(self, route: str) -> Sequence[str]:
+        """The channels of a route kind; escalations fall back to the mail channels."""
+        found = self.tools.channels.get(route)
+        return found or (self.tools.channels.get("mail") or () if route == "escalation" else ())
+
+    def _claim(self, batch: dict[str, Any]) -> bool:
+        """Keep the escalation's alerts this task may still escalate (claimed in the store); any left?"""
+        now = self.tools.now()
+        batch["items"] = [it for it in batch["items"]
+                          if self.tools.state.escalated(it["alert"]["fingerprint"], now=now)]
+        return bool(batch["items"])
 
     def _deliver(self, channel: str, batch: dict[str, Any], message: Any) -> tuple[tuple[str, str] | None, list]:
         action = Action("notify.send", target=channel, params={"kind": batch["kind"], "subject": message.subject,
@@ -188,7 +208,9 @@ class _AlertNodes:
         """Book the batch's outcome in the store; the escalations it made."""
         state, now, fps = self.tools.state, self.tools.now(), [it["alert"]["fingerprint"] for it in batch["items"]]
         if batch["kind"] == "escalation":
-            return [fp for fp in fps if delivered and state.escalated(fp, now=now)]
+            for fp in fps if not delivered else ():
+                state.unescalated(fp)  # claimed in _claim; the next run tries again
+            return fps if delivered else []
         if batch["kind"] == "digest" and delivered:
             state.digest_sent(fps, now=now)
         return []

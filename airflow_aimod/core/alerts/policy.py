@@ -85,6 +85,7 @@ class AlertRow:
     title: str = ""
     group_key: str = ""
     body: str = ""
+    acked_by: str | None = None
 
 
 @dataclass(frozen=True)

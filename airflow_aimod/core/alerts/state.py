@@ -16,7 +16,7 @@ from typing import Any
 from airflow_aimod.core.alerts.policy import Alert, AlertPolicy, AlertRow, Decision
 
 _COLUMNS = ("fingerprint", "severity", "status", "first_seen", "last_seen", "first_sent", "last_sent", "occurrences",
-            "suppressed", "pending_digest", "acked_at", "escalated_at", "title", "group_key", "body")
+            "suppressed", "pending_digest", "acked_at", "escalated_at", "title", "group_key", "body", "acked_by")
 _SELECT = f"SELECT {', '.join(_COLUMNS)} FROM aimod_alerts"
 
 
@@ -67,7 +67,7 @@ class AlertState:
                 f"INSERT INTO aimod_alerts ({', '.join(_COLUMNS)}, source) VALUES ({', '.join('?' * (len(_COLUMNS) + 1))})"),
                 (alert.fingerprint, alert.severity, "firing", now, now, now if sent else None, now if sent else None,
                  1, 0, int(decision.action == "digest"), None, None, alert.title, alert.group, alert.body[:4000],
-                 alert.source))
+                 None, alert.source))
             return
         if decision.action == "suppress":
             conn.execute(sql("UPDATE aimod_alerts SET occurrences = occurrences + 1, suppressed = suppressed + 1, "
@@ -108,8 +108,16 @@ class AlertState:
         return [row for row in map(_row, rows) if policy.escalation_due(row, now=now)]
 
     def escalated(self, fingerprint: str, *, now: float) -> bool:
-        """Record the escalation once; False when another task escalated it first."""
+        """Claim the escalation of a firing, unacknowledged alert once; False when it was acknowledged,
+        resolved or escalated (by another task) first. Claim before sending; release if no channel took it."""
         with self.store.locked(_key(fingerprint)) as conn:
             done = conn.execute(self.store.sql("UPDATE aimod_alerts SET escalated_at = ? WHERE fingerprint = ? AND "
-                                               "escalated_at IS NULL"), (now, fingerprint))
+                                               "escalated_at IS NULL AND acked_at IS NULL AND status = 'firing'"),
+                                (now, fingerprint))
             return bool(done.rowcount)
+
+    def unescalated(self, fingerprint: str) -> None:
+        """Release a claimed escalation that no channel took, so the next run tries again."""
+        with self.store.locked(_key(fingerprint)) as conn:
+            conn.execute(self.store.sql("UPDATE aimod_alerts SET escalated_at = NULL WHERE fingerprint = ?"),
+                         (fingerprint,))

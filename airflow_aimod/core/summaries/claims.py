@@ -47,8 +47,13 @@ _MD = re.compile(r"\b([A-Z][a-z]{2,8})\.? (\d{1,2})(?:st|nd|rd|th)?\b(?![:\d])")
 _CLOCK = re.compile(r"\b\d{1,2}:\d{2}(?::\d{2})?\b")
 _NUMBER = re.compile(r"(?<![\w.$€£-])([$€£])?\s?((?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?|\.\d+)"
                      r"(?:\s?(%|percent\b|pct\b|k\b|thousand\b|m\b|mn\b|millions?\b|b\b|bn\b|billion\b))?(?![\w.]*[A-Za-z_])")
-_WORD_NUMBER = re.compile(r"\b(" + "|".join(NUMBER_WORDS) + r")\b", re.I)
+NUMBER_PHRASES = {"a single": 1, "a dozen": 12, "twice": 2, "thrice": 3, "none of the": 0, "none of": 0, "no": 0}
+_PHRASE_WORDS = frozenset(w for phrase in NUMBER_PHRASES for w in phrase.split())
+NONE_WORDS = ("no", "none")  # "no failed tasks": a count of zero, flagged only when the source counts some
+_WORD_NUMBER = re.compile(r"\b(" + "|".join(NUMBER_WORDS) + r"|a\s+single|a\s+dozen|twice|thrice|none\s+of(?:\s+the)?"
+                          r"|no(?=\s+[a-z]))\b", re.I)
 _IDENT = re.compile(r"(?<![\w.])([A-Za-z_][A-Za-z0-9]*(?:[_.][A-Za-z0-9_]+)+|[a-z]+[A-Z][A-Za-z0-9]*|"
+                    r"[A-Za-z]+-\d[\w-]*|"
                     r"[A-Za-z]+\d+[A-Za-z0-9]*|`[^`]{1,60}`)(?![\w])")
 _CAPS = re.compile(r"\b([A-Z][A-Za-z&'-]*(?:\s+[A-Z][A-Za-z&'-]*)*)\b")
 _WORD = re.compile(r"[A-Za-z][A-Za-z0-9_']*|\d+(?:[.,]\d+)*")
@@ -178,10 +183,12 @@ def _numbers(sentence: str, index: int) -> list[Claim]:
         out.append(Claim("number", m.group().strip(), index, value=value, unit=unit, counts=counts, hedged=hedged,
                          rep=digits + (suffix if suffix in SCALES else ""), at=m.start(2)))
     for m in _WORD_NUMBER.finditer(sentence):
-        unit, counts = _unit_and_counts(lowered[m.end():], None)
+        phrase = " ".join(m[1].lower().split())
+        value = NUMBER_WORDS.get(phrase, NUMBER_PHRASES.get(phrase))
+        unit, counts = (None, "times") if phrase in ("twice", "thrice") else _unit_and_counts(lowered[m.end():], None)
         if counts:  # "three failed tasks" is a count; a lone "one" rarely is
-            out.append(Claim("number", m.group(), index, value=float(NUMBER_WORDS[m[1].lower()]), unit=unit,
-                             counts=counts, rep=str(NUMBER_WORDS[m[1].lower()]), at=m.start()))
+            out.append(Claim("number", m.group(), index, value=float(value), unit=unit, counts=counts,
+                             rep=str(value), at=m.start()))
     return out
 
 
@@ -220,7 +227,7 @@ def _names(sentence: str, index: int) -> list[Claim]:
         at_start = not sentence[: m.start()].strip() or sentence[: m.start()].rstrip()[-1:] in ":-\"'(*•"
         if at_start and len(parts) == 1 and not (name.isupper() and len(name) > 1):
             lowered = name.lower()
-            if not {lowered} & (STOP | GENERIC_NAMES | set(MONTHS) | set(NUMBER_WORDS)):
+            if not {lowered} & (STOP | GENERIC_NAMES | set(MONTHS) | set(NUMBER_WORDS) | _PHRASE_WORDS):
                 out.append(Claim("name", name, index, unit="initial"))  # a name, or just a capitalised word
             continue
         if at_start and len(parts) > 1:

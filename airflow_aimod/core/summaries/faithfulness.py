@@ -3,7 +3,9 @@
 Each number (value, unit, what it counts), date, name and direction word of the summary is
 looked up in the source. Sensible rounding is supported ("about 1.28 million" for
 1,284,311; "87%" for 0.8671); a changed digit, unit, count noun, date, name or direction is
-not. A sentence made mostly of words the source never uses is an unsupported statement.
+not. A category word whose source counterpart is its opposite ("transient" where the source says
+"permanent": ``contrasts``) is not supported either. A sentence made mostly of words the source never
+uses is an unsupported statement.
 """
 
 from __future__ import annotations
@@ -13,8 +15,9 @@ import re
 from dataclasses import dataclass, field
 
 from airflow_aimod.core.summaries.claims import (
-    DOWN, UP, Claim, SourceFacts, content_stems, read_claims, split_sentences, stem, words,
+    DOWN, NONE_WORDS, UP, Claim, SourceFacts, content_stems, read_claims, split_sentences, stem, words,
 )
+from airflow_aimod.core.summaries.contrasts import contradiction, source_clauses, split_clauses
 
 SUMMARY_WORDS = frozenset(stem(w) for w in (
     "summary overall reported report shows shown showed according noted recorded result results status "
@@ -52,6 +55,12 @@ class FaithfulnessChecker:
             if why:
                 report.unsupported.append({"kind": claim.kind, "text": claim.text, "reason": why,
                                            "sentence": sentences[claim.sentence]})
+        indexed = source_clauses(source)
+        for sentence in sentences:
+            for clause in split_clauses(sentence):
+                for word, instead in contradiction(clause, indexed):
+                    report.unsupported.append({"kind": "category", "text": word, "sentence": sentence,
+                                               "reason": f"the source says {instead} here, not '{word}'"})
         for index, sentence in enumerate(sentences):
             novel = _novel(sentence, facts)
             if novel:
@@ -61,7 +70,7 @@ class FaithfulnessChecker:
 
     def _why_unsupported(self, claim: Claim, facts: SourceFacts, sentence: str, claims: list[Claim]) -> str | None:
         if claim.kind == "number":
-            return _number(claim, facts)
+            return _number(claim, facts, sentence)
         if claim.kind == "date":
             return None if any(_same_date(claim.value, d) for d in facts.dates) else "the source has no such date"
         if claim.kind == "name":
@@ -73,14 +82,28 @@ class FaithfulnessChecker:
         return None
 
 
-def _number(claim: Claim, facts: SourceFacts) -> str | None:
+def _number(claim: Claim, facts: SourceFacts, sentence: str) -> str | None:
+    needed = _counted(claim, facts)
     matching = [n for n in facts.numbers if _value_matches(claim, n)]
+    if claim.text.lower().startswith(NONE_WORDS):  # "no X": wrong only when the source counts some X
+        if any(needed <= _around(n, facts) for n in matching):
+            return None
+        some = [n for n in facts.numbers
+                if n.value and needed and (needed <= _around(n, facts) or _labelled(n, facts, sentence, needed))]
+        return f"the source counts {some[0].text} {claim.counts}" if some else None
     if not matching:
         return "no number in the source rounds to it (with its unit)"
-    needed = _counted(claim, facts)
-    if needed and not any(needed <= _around(n, facts) for n in matching):
+    if needed and not any(needed <= _around(n, facts) or _labelled(n, facts, sentence, needed) for n in matching):
         return f"the source's {claim.rep or claim.text} does not count '{' '.join(sorted(needed))}'"
     return None
+
+
+def _labelled(number: Claim, facts: SourceFacts, sentence: str, needed: set[str]) -> bool:
+    """A source value under a label ("blocked: 1", as records read) that the summary sentence uses ("one task
+    was blocked"), counting things the source speaks of."""
+    line = facts.sentences[number.sentence] if number.sentence < len(facts.sentences) else ""
+    label = re.search(r"([A-Za-z][\w-]*)\s*:\s*$", line[:number.at]) if number.at > 0 else None
+    return bool(label) and stem(label[1]) in {stem(w) for w in words(sentence)} and needed <= facts.stems
 
 
 def _counted(claim: Claim, facts: SourceFacts) -> set[str]:
@@ -104,8 +127,9 @@ def _around(number: Claim, facts: SourceFacts) -> set[str]:
     if at < 0:
         return {stem(w) for w in words(sentence)}
     before = words(sentence[:at])[-5:]
-    after = words(sentence[at + len(number.rep or number.text):])[:3]
-    return {stem(w) for w in before + after}
+    length = len(number.text) if number.text[:1].isalpha() else len(number.rep or number.text)  # "twice" reads 2
+    after = words(sentence[at + length:])[:3]
+    return {stem(w) for w in before + after + (number.counts or "").split()}
 
 
 def _common_word(word: str, facts: SourceFacts) -> bool:
