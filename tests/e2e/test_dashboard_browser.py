@@ -125,13 +125,15 @@ def agent_outcomes(results: dict) -> list[dict]:
 
 def airflow_task_states(stack, window_s: float = 86400) -> dict[str, dict[str, int]]:
     """Per agent, Airflow's agent task instances by state, as the page's window reads them (ended in the last
-    ``window_s``, or not finished), straight from the metadata DB's ``task_instance`` table."""
+    ``window_s``, or not finished), straight from the metadata DB's ``task_instance`` table. Skipped ones (the
+    branch not taken) never ran: they are no runs."""
     import psycopg
 
     from airflow_aimod.plugins.task_states import UNFINISHED, agent_operator_names
 
     names = agent_operator_names()
     query = ("SELECT operator, state, count(*) FROM task_instance WHERE operator = ANY(%s) AND "
+             "state <> ALL(ARRAY['skipped', 'removed', 'upstream_failed']) AND "
              "(end_date > now() - make_interval(secs => %s) OR state = ANY(%s)) GROUP BY operator, state")
     with psycopg.connect(stack.metadata_url) as conn:
         rows = conn.execute(query, (sorted(names), window_s, list(UNFINISHED))).fetchall()
