@@ -197,7 +197,7 @@ def test_agent_health_equals_airflows_own_task_states(page, stack, results):
             states.get("success", 0), states.get("failed", 0) + states.get("up_for_retry", 0),
             states.get("awaiting_input", 0)), (agent, rows[agent], states)
         assert int(runs_) == sum(states.values()) and timeouts == "0"
-        assert re.fullmatch(r"\d+\.\d\d s", p50) and re.fullmatch(r"\d+\.\d\d s", p95)
+        assert all(re.fullmatch(r"\d+\.\d\d s|\d+\.\d min", p) for p in (p50, p95)), (p50, p95)  # a loaded machine
         if agent != "sql_agent":  # the waiting SQL agent has spent tokens no XCom shows yet
             mine = [o["token_usage"] for o in outcomes if o["agent_name"] == agent]
             assert (tokens_in, tokens_out) == tuple(f'{sum(u[k] for u in mine):,}' for k in ("input_tokens",
