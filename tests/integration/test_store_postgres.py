@@ -49,6 +49,15 @@ def test_dag_scope(queries):
     shared.check_scoped(queries)
 
 
+def test_migrations_run_again_on_a_store_whose_version_rows_are_gone():
+    with throwaway_database("aimod_store") as url:
+        store = open_store(url)
+        try:
+            shared.check_migrations_run_again_on_a_store_whose_version_rows_are_gone(store)
+        finally:
+            store.close()
+
+
 def test_connections_starting_at_once_migrate_exactly_once():
     with throwaway_database("aimod_store") as url:
         barrier, results, errors = threading.Barrier(6), [], []

@@ -85,6 +85,26 @@ def test_pii_tables_get_counts_only_without_a_person(warehouse):
     assert "Values withheld as PII (counts only)" in state["result"]["explanation"]
 
 
+def test_columns_detected_as_pii_by_value_say_so_in_the_trace(tmp_path):
+    """Values withheld because they look like personal data get the same ``pii_counts_only`` event as declared
+    PII columns (it used to fire for declared ones only)."""
+    db = tmp_path / "contacts.db"
+    with sqlite3.connect(db) as con:
+        con.execute("CREATE TABLE leads (id INTEGER PRIMARY KEY, contact TEXT, tel TEXT, status TEXT)")
+        con.executemany("INSERT INTO leads VALUES (?, ?, ?, ?)", [
+            (i, f"person{i % 4}@example.org", f"+49 30 {1234560 + i % 3}", "open" if i % 3 else "closed")
+            for i in range(1, 13)])
+    con.close()
+    state = run(db, "Profile the leads table")
+    assert state["status"] == "answered", state["reason"]
+    columns = {c["name"]: c for c in state["result"]["profile"]["columns"]}
+    by_value = sorted(name for name, c in columns.items() if c["pii_by_value"])
+    assert by_value == ["contact", "tel"] and columns["status"]["top_values"]
+    events = [e["data"] for e in state["events"] if e["kind"] == "guard" and e["name"] == "pii_counts_only"]
+    assert sorted(e["column"] for e in events) == by_value and {e["detected"] for e in events} == {"by_value"}
+    assert all("withheld" in e["note"] for e in events) and "@example.org" not in str(events)
+
+
 def test_an_envelope_that_requires_approval_for_every_query_is_not_bypassed(warehouse):
     state = run(warehouse, envelope={"require_approval": ["sql.read"]})
     assert state["status"] == "escalated" and "needs a person's approval" in state["reason"]

@@ -144,6 +144,24 @@ def test_migrations_are_ordered_recorded_and_idempotent(store):
     assert {"aimod_events_trace_ts", "aimod_outcomes_agent_ended", "aimod_outcomes_status_ended"} <= indexes
 
 
+def check_migrations_run_again_on_a_store_whose_version_rows_are_gone(store) -> None:
+    """Shared with Postgres: every migration re-applied on the tables it already made (a store restored without
+    its version table, a column added by hand) succeeds and keeps the data; migration 4's ADD COLUMN used to fail."""
+    store.migrate()
+    store.record_outcome(Outcome(trace_id="kept", agent="sql_agent", status="answered", started_at=NOW - 2,
+                                 ended_at=NOW - 1, request="How many orders?"))
+    with store.locked(1) as conn:
+        conn.execute(store.sql("DELETE FROM aimod_schema_version WHERE version >= ?"), (1,))
+    assert store.migrate() == [m.version for m in MIGRATIONS]
+    assert store.fetch("SELECT trace_id, request FROM aimod_outcomes") == [("kept", "How many orders?")]
+    assert store.fetch("SELECT COUNT(*) FROM aimod_schema_version") == [(len(MIGRATIONS),)]
+    assert store.migrate() == []
+
+
+def test_migrations_run_again_on_a_store_whose_version_rows_are_gone(store):
+    check_migrations_run_again_on_a_store_whose_version_rows_are_gone(store)
+
+
 def test_a_newer_schema_is_refused_with_advice(store):
     store.migrate()
     store._begin(store._connection())

@@ -8,7 +8,9 @@ thresholds decide the verdict; the model only explains them.
 
 PII: columns the envelope's SQL policy marks (``pii_tables``, ``pii_columns``) or whose names
 look personal appear only in count-only statements (checked by ``profiling.counts_only``); those
-run without a person's approval because they return no value, only counts.
+run without a person's approval because they return no value, only counts. A column whose sampled
+values look like personal data (``profiling.pii_values``) is withheld the same way; the trace says
+so with the same ``pii_counts_only`` guard event, marked ``detected="by_value"``.
 """
 
 from __future__ import annotations
@@ -91,6 +93,7 @@ class _ProfilerNodes:
             if not is_expected_failure(exc):
                 raise
             return self.rt.fail_safe("profile", exc, events=events)
+        events += [self._withheld_by_value(column.name) for column in profile.columns if column.pii_by_value]
         return self.rt.update("profile", events=events, work={"profile": profile.to_dict()})
 
     def judge(self, state: AgentState) -> dict[str, Any]:
@@ -128,6 +131,12 @@ class _ProfilerNodes:
                                                note="count-only statement: it returns no values, so it ran "
                                                     "without a person's approval"))
         return out.value
+
+    def _withheld_by_value(self, column: str) -> dict[str, Any]:
+        """The ``pii_counts_only`` event of a column whose sampled values look like personal data."""
+        return self.rt.tracer.event("guard", "pii_counts_only", column=column, detected="by_value",
+                                    note="its sampled values look like personal data (e-mail, phone or card "
+                                         "numbers): its values are withheld, counts only")
 
     def _pii_columns(self, table: Table) -> list[str]:
         """Columns the envelope's SQL policy marks PII: all of a PII table, or its listed ``table.column``s."""

@@ -5,6 +5,10 @@ runs inside one transaction that first takes an exclusive lock (``BEGIN IMMEDIAT
 an advisory transaction lock in Postgres), so two processes starting at once apply each
 migration exactly once: the second waits, then finds everything applied. Add a migration by
 appending to ``MIGRATIONS``; never edit one that has shipped.
+
+Every step is safe to run again, not only guarded by the version table (a store restored without it,
+a column added by hand): tables and indexes use ``IF NOT EXISTS``, and a new column is an ``AddColumn``
+step, added only when the table does not have it yet (SQLite has no ``ADD COLUMN IF NOT EXISTS``).
 """
 
 from __future__ import annotations
@@ -21,12 +25,26 @@ PG_LOCK_KEY = 7_305_441_215  # arbitrary, stable: "aimod schema" advisory lock
 
 
 @dataclass(frozen=True)
+class AddColumn:
+    """``ALTER TABLE table ADD COLUMN column definition``, run only when ``table`` lacks ``column``."""
+
+    table: str
+    column: str
+    definition: str
+
+    def apply(self, conn: Any) -> None:
+        names = {d[0].lower() for d in conn.execute(f"SELECT * FROM {self.table} LIMIT 0").description}
+        if self.column.lower() not in names:
+            conn.execute(f"ALTER TABLE {self.table} ADD COLUMN {self.column} {self.definition}")
+
+
+@dataclass(frozen=True)
 class Migration:
-    """One schema step: ``statements`` run in order, each safe to run again."""
+    """One schema step: ``statements`` (SQL, or ``AddColumn``) run in order, each safe to run again."""
 
     version: int
     name: str
-    statements: tuple[str, ...]
+    statements: tuple[str | AddColumn, ...]
 
 
 MIGRATIONS: tuple[Migration, ...] = (
@@ -59,7 +77,7 @@ MIGRATIONS: tuple[Migration, ...] = (
             updated_at DOUBLE PRECISION NOT NULL, PRIMARY KEY (dag_id, run_id, task_key, try_number, task_type))""",
     )),
     Migration(4, "outcome request text", (
-        "ALTER TABLE aimod_outcomes ADD COLUMN request TEXT NOT NULL DEFAULT ''",
+        AddColumn("aimod_outcomes", "request", "TEXT NOT NULL DEFAULT ''"),
         "CREATE INDEX IF NOT EXISTS aimod_outcomes_run ON aimod_outcomes (run_id)",
     )),
     Migration(5, "verified examples", (
@@ -106,7 +124,10 @@ def migrate(conn: Any, *, lock: Callable[[Any], None], placeholder: str = "?",
 
 def _apply(conn: Any, migration: Migration, placeholder: str) -> None:
     for statement in migration.statements:
-        conn.execute(statement)
+        if isinstance(statement, AddColumn):
+            statement.apply(conn)
+        else:
+            conn.execute(statement)
     conn.execute(f"INSERT INTO {VERSION_TABLE} (version, name, applied_at) VALUES "
                  f"({placeholder}, {placeholder}, {placeholder})", (migration.version, migration.name, time.time()))
 
