@@ -101,8 +101,23 @@ def test_health_rule_alerts_through_a_notifier_when_success_drops(tmp_path):
     assert notifier.sent == []
     breaches = HealthRule(min_success_rate=0.95, window=timedelta(hours=1)).check(queries, notifier, now=shared.NOW)
     assert [(b.agent, b.success_rate, b.failed) for b in breaches] == [("sql_agent", 0.9, 2)]
-    assert notifier.sent == ["AiMod health: 1 agent(s) below 95% success — sql_agent: 90% success over the last "
-                             "1 h (2 of 20 runs did not succeed) [1]"]
+    assert notifier.sent == ["AiMod health: 1 agent(s) below 95% of runs without error — sql_agent: 90% without "
+                             "error over the last 1 h (2 of 20 runs failed) [1]"]
+
+
+def test_the_health_rule_alerts_on_errors_and_not_on_escalations(tmp_path):
+    """A router that hands most requests to a person is working as designed; one whose runs fail is not."""
+    store = open_store(f"sqlite:///{tmp_path / 'store.sqlite'}")
+    for i, status in enumerate(["escalated"] * 7 + ["answered"] * 3 + ["failed"] * 2):
+        agent = "task_router" if i < 10 else "summarizer"
+        store.record_outcome(Outcome(trace_id=f"e{i}", agent=agent, status=status, started_at=shared.NOW - 600 + i,
+                                     ended_at=shared.NOW - 500 + i, dag_id="d", run_id=f"r{i}", task_id=agent))
+    for i in range(3):  # the summarizer: 2 failed of 5
+        store.record_outcome(Outcome(trace_id=f"s{i}", agent="summarizer", status="answered",
+                                     started_at=shared.NOW - 400 + i, ended_at=shared.NOW - 300 + i))
+    breaches = HealthRule(min_success_rate=0.9).evaluate(DashboardQueries(store), now=shared.NOW)
+    assert [(b.agent, b.success_rate, b.failed, b.escalated, b.finished) for b in breaches] == [
+        ("summarizer", 0.6, 2, 0, 5)]
 
 
 def test_health_rule_needs_enough_runs_and_valid_settings(tmp_path):
