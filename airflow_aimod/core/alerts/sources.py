@@ -48,4 +48,5 @@ def alerts_from_health(breaches: Iterable[Any]) -> list[Alert]:
 
     return [Alert(title=f"agent {get(b, 'agent')} below its success rate", severity="critical", source="health",
                   group="aimod health", labels={"agent": str(get(b, "agent"))},
-                  body=f"success rate {get(b, 'success_rate')} over {get(b, 'finished')} runs"[:500]) for b in breaches]
+                  body=(f"{get(b, 'failed')} of {get(b, 'finished')} runs failed "
+                        f"({float(get(b, 'success_rate') or 0):.0%} without error)")[:500]) for b in breaches]
