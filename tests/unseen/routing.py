@@ -41,10 +41,11 @@ _EXTRA_HELDOUT = [
 
 
 def cases(split: str) -> list[tuple[str, str, str | None]]:
-    """(warehouse, request, expected agent or None for a person): answerable SQL cases go to sql_agent."""
+    """(warehouse, request, expected agent or None for a person): answerable SQL cases go to sql_agent;
+    must-refuse ones (data the warehouse does not hold, writes, off-topic) go to a person."""
     sql_cases, extra = {"heldout": (HELDOUT, _EXTRA_HELDOUT), "library": (LIBRARY, ROUTING_EXTRA)}.get(
         split, (DEV, _EXTRA_DEV))
-    return [(c.warehouse, c.question, "sql_agent") for c in sql_cases if c.sql] + list(extra)
+    return [(c.warehouse, c.question, "sql_agent" if c.sql else PERSON) for c in sql_cases] + list(extra)
 
 
 def evaluate(split: str, directory: Path, *, with_schema: bool = True) -> dict[str, float]:

@@ -155,7 +155,7 @@ def ground_in_schema(terms: list[Term], schema: Iterable[str], index: Index, tex
     A word right after one of them and before a preposition ('patients *live* in', 'trips *started*
     from') is a predicate about that data, not a request for an agent: it is dropped.
     """
-    known = {_stem(w) for w in schema}
+    known = {_stem(w) for w in schema if "=" not in w}  # 'column=value' entries are filters, not names
     short = sorted(w for w in known if _abbreviation_like(w))
     grounded: list[Term] = []
     for term in terms:
