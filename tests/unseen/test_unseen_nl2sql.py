@@ -13,6 +13,7 @@ import pytest
 from tests.unseen.cases import DEV
 from tests.unseen.harness import evaluate, same_result
 from tests.unseen.heldout import HELDOUT
+from tests.unseen.library import LIBRARY
 from tests.unseen.verified import VERIFIED
 
 
@@ -37,6 +38,12 @@ def test_heldout_split_accuracy_and_abstention(warehouses: Path):
     score = evaluate(HELDOUT, warehouses)
     assert score.answered_must_refuse == 0, score.misses
     assert score.accuracy >= 0.65, score.summary()
+
+
+def test_library_split_written_before_the_engine_ran_on_it(warehouses: Path):
+    score = evaluate(LIBRARY, warehouses)
+    assert score.answered_must_refuse == 0, score.misses
+    assert score.accuracy >= 0.70, score.summary() + "\n" + "\n".join(score.misses)
 
 
 def test_result_comparison_allows_extra_columns_but_not_other_values():

@@ -21,6 +21,7 @@ approve reject tag flag mark unsubscribe subscribe reset
 _OBJECTS = frozenset("""
 them him her it those these everyone everybody all each every the a an our my their his its this that any some
 """.split())
+_DETERMINERS = frozenset("the a an our my their his its this that these those any some".split())
 _CLAUSE = re.compile(r"[,;:.!?\n]+|\b(?:and|then|also|afterwards|after that|and then)\b")
 _WORD = re.compile(r"[a-z][a-z'-]*")
 
@@ -34,7 +35,7 @@ def requested_action(text: str, nouns: Collection[str] = ()) -> str | None:
     for clause in _CLAUSE.split((text or "").casefold()):
         words = _WORD.findall(clause or "")
         if len(words) >= 2 and words[0] in ACTION_VERBS and _is_object(words[1], nouns):
-            return f"{words[0]} {words[1]}"
+            return " ".join(words[:3] if words[1] in _DETERMINERS and len(words) > 2 else words[:2])
     return None
 
 
