@@ -116,7 +116,8 @@ def _read_ranks(items: list[Item], reading: Reading, lexicon: Lexicon) -> None:
         if is_measure(target, lexicon):
             target.role = "measure"
             reading.measure = reading.measure or target
-        elif item.text in SIZE_WORDS:  # 'longest username' is about a length, never a count of usernames
+        elif item.text in SIZE_WORDS and reading.measure is None:  # 'longest username' is a length, not a count
+            # ('top 3 longest trips by distance' names its measure after 'by': the trips are ranked by it)
             raise Refusal(f"'{item.raw} {target.raw}': I can rank only by a numeric column, and {target.raw!r} "
                           "is not one")
         elif reading.dims:
