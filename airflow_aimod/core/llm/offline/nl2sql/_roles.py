@@ -150,14 +150,22 @@ def _limit_from_counted_table(items: list[Item], reading: Reading) -> None:
 
 def _aggregate_words_naming_columns(items: list[Item], marks: list[int], lexicon: Lexicon) -> list[int]:
     """'average invoice *total*', 'average page *count*': after a reference, an aggregate word that names a
-    numeric column of the same table is that column, not a second aggregate."""
+    numeric column of the same table is that column, not a second aggregate (``marks[0] == -1``: the
+    question's operation is a ranking, so every aggregate word is tried)."""
     kept = marks[:1]
     for m in marks[1:]:
-        prev = items[m - 1]
+        prev = items[m - 1] if m > 0 else None
+        if prev is None:
+            kept.append(m)
+            continue
         tables = {t.table for t in prev.targets} if prev.is_ref else set()
         columns = [t for t in lexicon.word_columns(items[m].text) if t.table in tables and numeric_target(t, lexicon)]
-        if columns and items[m].mark != items[marks[0]].mark:
-            items[m] = Item("ref", items[m].text, items[m].raw, targets=columns)
+        same = [t for t in columns if t.ident in {p.ident for p in prev.targets}]
+        if columns and (marks[0] < 0 or items[m].mark != items[marks[0]].mark):
+            if same:  # 'visit count' where 'visit' already named visitCnt: one reference, narrowed to it
+                prev.targets, items[m] = same, Item("tolerated", items[m].text, items[m].raw)
+            else:
+                items[m] = Item("ref", items[m].text, items[m].raw, targets=columns)
         else:
             kept.append(m)
     return kept
@@ -170,6 +178,10 @@ def _read_aggs(items: list[Item], reading: Reading, lexicon: Lexicon) -> None:
         return
     if len({items[m].mark for m in marks}) > 1:
         marks = _aggregate_words_naming_columns(items, marks, lexicon)
+    elif reading.rank is not None:  # 'the highest visit *count*': the ranking is the question's operation
+        marks = _aggregate_words_naming_columns(items, [-1, *marks], lexicon)[1:]
+        if not marks:
+            return
     k = marks[0]
     kinds = list(dict.fromkeys(items[m].mark[4:] for m in marks))
     if len(kinds) > 1:
