@@ -15,6 +15,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 
 from airflow_aimod.core.llm.offline.actions import requested_action
 from airflow_aimod.core.llm.offline.nl2sql import _text as nl2sql_words
@@ -84,12 +85,10 @@ class DataReading:
 
 def read_data_request(text: str, schema: Sequence[str]) -> DataReading:
     """Classify the words of ``text`` against ``schema`` (name words, and ``column=value`` entries)."""
-    names = {_stem(w) for w in schema if "=" not in w}
-    values = {_stem(w) for entry in schema if "=" in entry
-              for w, _ in _split_words(entry.split("=", 1)[1].casefold())}
+    vocabulary = _vocabulary(tuple(schema))
     flat = " ".join(text.casefold().split())
     terms = extract_terms(flat, _MAX_TERMS)
-    kinds = [_kind(t, names, values) for t in terms]
+    kinds = [_kind(t, vocabulary) for t in terms]
     for i, term in enumerate(terms):
         if kinds[i] == "other" and _is_predicate(i, terms, kinds, flat):
             kinds[i] = "predicate"
@@ -113,14 +112,32 @@ def read_data_request(text: str, schema: Sequence[str]) -> DataReading:
         focus=tuple(focus))
 
 
-def _kind(term: Term, names: set[str], values: set[str]) -> str:
+@dataclass(frozen=True)
+class _Vocabulary:
+    names: frozenset[str]  # stemmed name words
+    values: frozenset[str]  # stemmed words of stored values
+    short: tuple[str, ...]  # name words of at most 4 letters (abbreviations, truncations)
+    parts: frozenset[str]  # name words as the NL→SQL engine stems them, for its synonyms and concepts
+
+
+@lru_cache(maxsize=32)
+def _vocabulary(schema: tuple[str, ...]) -> _Vocabulary:
+    """The warehouse's words, prepared once per schema list (the router sees the same list per connection)."""
+    names = frozenset(_stem(w) for w in schema if "=" not in w)
+    values = frozenset(_stem(w) for entry in schema if "=" in entry
+                       for w, _ in _split_words(entry.split("=", 1)[1].casefold()))
+    return _Vocabulary(names, values, tuple(sorted(n for n in names if len(n) <= 4)),
+                       frozenset({nl2sql_words.stem(n) for n in names} | names))
+
+
+def _kind(term: Term, vocabulary: _Vocabulary) -> str:
     """noun, value, intent, superlative, literal, modifier, or other (unknown, or another agent's word)."""
     word = _stem(term.surface) if " " not in term.surface else ""
     if term.concept in RETRIEVAL:
         return "intent"
-    if word and (_names(word, names) or _means_a_name(term.surface, names)):
+    if word and (_names(word, vocabulary) or _means_a_name(term.surface, vocabulary.parts)):
         return "noun"
-    if word and word in values:
+    if word and word in vocabulary.values:
         return "value"
     if term.surface in SUPERLATIVES:
         return "superlative"
@@ -129,19 +146,23 @@ def _kind(term: Term, names: set[str], values: set[str]) -> str:
     return "modifier" if term.surface in _MODIFIERS or term.surface in PREPOSITIONS else "other"
 
 
-def _names(word: str, names: set[str]) -> bool:
-    """``word`` is a schema word, or a name part abbreviates it ('acct' account, 'pub' publication)."""
-    if word in names:
+def _names(word: str, vocabulary: _Vocabulary) -> bool:
+    """``word`` is a schema word, or a name part abbreviates it ('acct' account) or is it cut short ('pub')."""
+    if word in vocabulary.names:
         return True
-    return any(_abbreviates(part, word) or (len(part) >= 3 and len(word) > len(part) + 1 and word.startswith(part))
-               for part in names if len(part) <= 4)
+    return any(_abbreviates(part, word) or (len(part) >= 3 and len(word) >= len(part) + 3 and word.startswith(part))
+               for part in vocabulary.short)
 
 
-def _means_a_name(word: str, names: set[str]) -> bool:
+@lru_cache(maxsize=4096)
+def _nl2sql_stem(word: str) -> str:
+    return nl2sql_words.stem(word)
+
+
+def _means_a_name(word: str, parts: frozenset[str]) -> bool:
     """The NL→SQL engine's own generic vocabulary links ``word`` to a name: a synonym ('salary' for a ``wage``
     column) or a measure concept realised by a name part ('cost' for a ``fee`` column)."""
-    key = nl2sql_words.stem(word)
-    parts = {nl2sql_words.stem(n) for n in names} | names
+    key = _nl2sql_stem(word)
     if nl2sql_words.SYNONYMS.get(key, frozenset()) & parts:
         return True
     return any(key in words and nl2sql_words.CONCEPT_PARTS[concept] & parts

@@ -117,16 +117,16 @@ class RouteClassifier:
         reading = read_data_request(text, schema) if schema else None
         if schema:
             terms = route_terms.ground_in_schema(terms, schema, index, text)
-        probs = self._probabilities(terms, index)
-        if reading is not None and reading.plain and (grounded := self._data_agents(reading, index)):
-            probs = grounded
+        grounded = self._data_agents(reading, index) if reading is not None and reading.plain else {}
+        probs = grounded or self._probabilities(terms, index)
+        if grounded:
             notes.append(reading.describe() + "; its intent words decide the agent")
         elif reading is not None and reading.unsupported and (foreign := _foreign(reading.unknown, index)):
             probs = _cap(probs, self.multi_intent_cap)
             shown = ", ".join(repr(w) for w in foreign[:5])
             notes.append(f"asks the warehouse about {shown}, which it does not hold: capped at "
                          f"{self.multi_intent_cap:.2f}, a person decides")
-        action = requested_action(text)
+        action = reading.action if reading is not None else requested_action(text)
         if action and (reading is None or reading.nouns or len(_clauses(text)) > 1):
             probs = _cap(probs, self.unsafe_cap)
             notes.append(f"asks to act on the data ({action!r}): no read-only agent does that, a person must "
