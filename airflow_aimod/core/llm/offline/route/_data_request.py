@@ -29,24 +29,30 @@ _MODIFIERS = frozenset({"never", "each", "ever", "respectively"})
 _OPENER = re.compile(r"^\W*(?:(?:please|pls|can you|could you)\s+)?(?:which|what|whats|what's|who|list|show|display|"
                      r"give me)\b")
 _JUDGEMENT = re.compile(r"\b(?:should|ought|shall|recommend|suggest|advise|opinion|think|feel)\b")
-_SUPERLATIVE_BASES = ("long short old young new early late recent cheap high low large small big great heavy light "
-                      "fast slow quick busy far near wide deep tall few close".split())
+_SUPERLATIVE_BASES = ("long short old young new early late cheap high low large small big great heavy light "
+                      "fast slow quick busy near wide deep tall few close".split())
 _BE = r"(?:is|are|was|were|be|been|being|get|gets|got)"
 _DETERMINERS = frozenset("a an the this that these those each every all any some our my their its his her".split())
 _MAX_TERMS = 128
 
 
 def _superlatives() -> frozenset[str]:
+    """'longest', 'latest', 'earliest', 'biggest' from their bases (a doubled consonant where English has one)."""
     forms = set()
     for base in _SUPERLATIVE_BASES:
-        stem = base[:-1] + "i" if base.endswith("y") else base
-        forms |= {stem + "est", base + "st" if base.endswith("e") else base + base[-1] + "est", "most " + base}
-    return frozenset(forms | {"most", "least", "fewest", "farthest", "furthest", "mostly"})
+        if base.endswith("e"):
+            forms.add(base + "st")
+        elif base.endswith("y"):
+            forms.add(base[:-1] + "iest")
+        elif len(base) == 3 and base[1] in "aeiou" and base[2] not in "aeiouwxy":
+            forms.add(base + base[-1] + "est")  # big → biggest
+        else:
+            forms.add(base + "est")
+    return frozenset(forms | {"most", "least", "farthest", "furthest", "best", "worst"})
 
 
 SUPERLATIVES = _superlatives()
-_QUALIFYING = "|".join(sorted(w for w in SUPERLATIVES if " " not in w) + ["highest", "lowest", "largest", "biggest",
-                                                                         "smallest", "best", "worst"])
+_QUALIFYING = "|".join(sorted(SUPERLATIVES))
 
 
 @dataclass(frozen=True)
