@@ -125,3 +125,14 @@ def test_a_column_named_like_an_action_is_still_a_projection(question):
 def test_a_column_word_after_the_verb_is_not_an_object_but_a_table_word_is():
     assert requested_action("call volume per day", {"calls"}) is None
     assert requested_action("text nurses on the night shift", {"nurses"}) == "text nurses"
+
+
+@pytest.mark.parametrize("request_, agent", [
+    ("send the weekly report to the board", "report_generator"),
+    ("notify the on-call team about the failed DAG", "alert_manager"),
+])
+def test_an_action_on_no_rows_keeps_its_agent(request_, agent):
+    """Acting on rows needs rows: a retrieval before it, or the data's own nouns as its object."""
+    assert CLASSIFIER.classify(request_, AGENTS)["agent"] == agent
+    assert decide(normalize_scores(CLASSIFIER.classify(request_, AGENTS)["scores"],
+                                   [a["name"] for a in AGENTS])).decision == DISPATCH

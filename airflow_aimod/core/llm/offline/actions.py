@@ -23,6 +23,8 @@ them him her it those these everyone everybody all each every the a an our my th
 """.split())
 _DETERMINERS = frozenset("the a an our my their his its this that these those any some".split())
 _CLAUSE = re.compile(r"[,;:.!?\n]+|\b(?:and|then|also|afterwards|after that|and then)\b")
+_RETRIEVAL = re.compile(r"\b(?:list|show|find|get|count|how many|how much|which|what|who|select|pull|fetch|give me|"
+                        r"total|average|top)\b")
 _WORD = re.compile(r"[a-z][a-z'-]*")
 
 
@@ -35,6 +37,21 @@ def requested_action(text: str, nouns: Collection[str] = ()) -> str | None:
     for clause in _CLAUSE.split((text or "").casefold()):
         words = _WORD.findall(clause or "")
         if len(words) >= 2 and words[0] in ACTION_VERBS and _is_object(words[1], nouns):
+            return " ".join(words[:3] if words[1] in _DETERMINERS and len(words) > 2 else words[:2])
+    return None
+
+
+def action_on_rows(text: str, nouns: Collection[str] = ()) -> str | None:
+    """An instruction to act on rows the same request reads, or None: the action follows a clause that
+    retrieves them ('list customers in France and email them'), or its object is one of the data's ``nouns``
+    ('text the drivers'). 'send the weekly report to the board' or 'notify the on-call team' act on no rows."""
+    clauses = [c for c in _CLAUSE.split((text or "").casefold()) if c and c.strip()]
+    for i, clause in enumerate(clauses):
+        words = _WORD.findall(clause)
+        if len(words) < 2 or words[0] not in ACTION_VERBS or not _is_object(words[1], nouns):
+            continue
+        target = words[2] if words[1] in _DETERMINERS and len(words) > 2 else words[1]
+        if any(_RETRIEVAL.search(c) for c in clauses[:i]) or (target not in _OBJECTS and _is_object(target, nouns)):
             return " ".join(words[:3] if words[1] in _DETERMINERS and len(words) > 2 else words[:2])
     return None
 

@@ -30,7 +30,7 @@ import unicodedata
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from airflow_aimod.core.llm.offline.actions import requested_action
+from airflow_aimod.core.llm.offline.actions import action_on_rows
 from airflow_aimod.core.llm.offline.route import _terms as route_terms
 from airflow_aimod.core.llm.offline.route._data_request import DataReading, read_data_request
 from airflow_aimod.core.llm.offline.route import _vocabulary as vocabulary
@@ -126,8 +126,8 @@ class RouteClassifier:
             shown = ", ".join(repr(w) for w in foreign[:5])
             notes.append(f"asks the warehouse about {shown}, which it does not hold: capped at "
                          f"{self.multi_intent_cap:.2f}, a person decides")
-        action = reading.action if reading is not None else requested_action(text)
-        if action and (reading is None or reading.nouns or len(_clauses(text)) > 1):
+        action = action_on_rows(text, [w for w in schema if "=" not in w])
+        if action:
             probs = _cap(probs, self.unsafe_cap)
             notes.append(f"asks to act on the data ({action!r}): no read-only agent does that, a person must "
                          f"decide; capped at {self.unsafe_cap:.2f}")
