@@ -28,7 +28,7 @@ LITERAL = frozenset({"year", "month", "week", "day", "quarter"})
 _MODIFIERS = frozenset({"never", "each", "ever", "respectively"})
 _OPENER = re.compile(r"^\W*(?:(?:please|pls|can you|could you)\s+)?(?:which|what|whats|what's|who|list|show|display|"
                      r"give me)\b")
-_JUDGEMENT = re.compile(r"\b(?:should|ought|shall|recommend|suggest|advise|opinion|think|feel)\b")
+_JUDGEMENT = re.compile(r"\b(?:should|ought|shall|recommend|suggest|advise|opinion|think|feel|best|worst)\b")
 _SUPERLATIVE_BASES = ("long short old young new early late cheap high low large small big great heavy light "
                       "fast slow quick busy near wide deep tall few close".split())
 _BE = r"(?:is|are|was|were|be|been|being|get|gets|got)"
@@ -48,7 +48,7 @@ def _superlatives() -> frozenset[str]:
             forms.add(base + base[-1] + "est")  # big → biggest
         else:
             forms.add(base + "est")
-    return frozenset(forms | {"most", "least", "farthest", "furthest", "best", "worst"})
+    return frozenset(forms | {"most", "least", "farthest", "furthest"})
 
 
 SUPERLATIVES = _superlatives()
@@ -183,8 +183,11 @@ def _is_predicate(i: int, terms: list[Term], kinds: list[str], flat: str) -> boo
     surface = terms[i].surface
     if " " in surface or not surface.isalpha():
         return False
-    if re.search(rf"\b(?:{_QUALIFYING})\s+{re.escape(surface)}\b", flat):
+    if re.search(rf"\b(?:most|least)\s+{re.escape(surface)}\b", flat):
         return True
+    if (_past_form(surface) or surface.endswith("ly")) and re.search(rf"\b(?:{_QUALIFYING})\s+{re.escape(surface)}\b",
+                                                                      flat):
+        return True  # 'highest *paid*'; a noun after a superlative ('highest *salary*') is what it ranks
     grounded_before = any(k in ("noun", "value") for k in kinds[:i])
     if grounded_before and _past_form(surface):
         return True
