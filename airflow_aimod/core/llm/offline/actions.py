@@ -44,14 +44,15 @@ def requested_action(text: str, nouns: Collection[str] = ()) -> str | None:
 def action_on_rows(text: str, nouns: Collection[str] = ()) -> str | None:
     """An instruction to act on rows the same request reads, or None: the action follows a clause that
     retrieves them ('list customers in France and email them'), or its object is one of the data's ``nouns``
-    ('text the drivers'). 'send the weekly report to the board' or 'notify the on-call team' act on no rows."""
+    in the plural ('text the drivers'). 'send the weekly report to the board' or 'notify the on-call team' act on no rows."""
     clauses = [c for c in _CLAUSE.split((text or "").casefold()) if c and c.strip()]
     for i, clause in enumerate(clauses):
         words = _WORD.findall(clause)
         if len(words) < 2 or words[0] not in ACTION_VERBS or not _is_object(words[1], nouns):
             continue
         target = words[2] if words[1] in _DETERMINERS and len(words) > 2 else words[1]
-        if any(_RETRIEVAL.search(c) for c in clauses[:i]) or (target not in _OBJECTS and _is_object(target, nouns)):
+        plural_noun = target not in _OBJECTS and target.endswith("s") and _is_object(target, nouns)  # not 'call volume'
+        if any(_RETRIEVAL.search(c) for c in clauses[:i]) or plural_noun:
             return " ".join(words[:3] if words[1] in _DETERMINERS and len(words) > 2 else words[:2])
     return None
 

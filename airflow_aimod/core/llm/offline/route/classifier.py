@@ -99,9 +99,12 @@ class RouteClassifier:
     def classify(self, request: str, agents: Sequence[Mapping[str, Any]], *, schema: Sequence[str] = ()) -> dict:
         """Score ``request`` against ``agents`` (``name``, ``description``, ``examples``).
 
-        ``schema``: words of the connected warehouse's table and column names. A request word
-        that no agent uses but the warehouse does names the warehouse's data: it counts as the
-        word "data" (evidence of a data request) instead of diluting the request as unknown.
+        ``schema``: words of the connected warehouse's table and column names, and ``column=value``
+        entries of its stored values. A request word that no agent uses but the warehouse does names
+        the warehouse's data: it counts as the word "warehouse" instead of diluting the request as
+        unknown. A request every word of which resolves to the warehouse and asks for a retrieval
+        (``_data_request``) is a data request: the agents share the mass by its intent words alone.
+        One that names data the warehouse does not hold, or acts on the rows it reads, is capped.
         Returns ``{"agent", "confidence", "scores", "rationale", "matched_terms"}``, JSON-safe;
         ``scores`` sum to at most 1, the remainder being "none of these".
         """
