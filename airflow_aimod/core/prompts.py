@@ -81,7 +81,8 @@ def route_messages(request: str, agents: Sequence[Mapping[str, Any]], *, schema:
     human = f"Request:\n{request}\n\nAgents (name, description, examples) are in this JSON:\n{context_block(context)}"
     if schema:
         human += "\nThe \"schema\" list holds words of the connected warehouse's table and column names: a request " \
-                 "naming them is about that data."
+                 "naming them is about that data. Entries \"column=value\" are stored values: filters, never by " \
+                 "themselves evidence that a request is about the data."
     return Prompt.of(context, ROUTE_SYSTEM, human)
 
 

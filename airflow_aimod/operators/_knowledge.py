@@ -11,6 +11,8 @@ from typing import Any
 
 from airflow_aimod.exceptions import ConfigurationError
 
+_SAMPLE_DEADLINE_S = 10.0  # stored values for routing: sampling stops quietly after this
+
 
 def open_examples(*, required: bool = True) -> Any:
     """The ``ExampleStore`` of the configured AiMod store (None when it is off and not ``required``)."""
@@ -25,12 +27,14 @@ def open_examples(*, required: bool = True) -> Any:
     return ExampleStore(shared_store(url))
 
 
-def live_catalog(conn_id: str) -> Any:
-    """The catalog (tables, columns, keys; no values) of the database behind ``conn_id``."""
+def live_catalog(conn_id: str, *, samples: bool = False) -> Any:
+    """The catalog (tables, columns, keys) of the database behind ``conn_id``; with ``samples``, also the
+    values of its low-cardinality text columns (never of a declared PII column; bounded by a deadline)."""
     from airflow_aimod.hooks.warehouse import open_readonly_executor
 
     with open_readonly_executor(conn_id) as executor:
-        return executor.catalog()
+        catalog = executor.catalog()
+        return executor.with_samples(catalog, timeout_s=_SAMPLE_DEADLINE_S) if samples else catalog
 
 
 def sql_examples(conn_id: str) -> Callable[[str], list[dict[str, str]]]:
@@ -53,4 +57,5 @@ def router_knowledge(conn_id: str, agents: list[dict[str, Any]] | None = None
 
     store = open_examples(required=False)
     examples = (store.list(agent="task_router") + store.list(agent="sql_agent", conn_id=conn_id)) if store else []
-    return teach_router(agents or routing_catalog(), examples), schema_words(live_catalog(conn_id).to_dict())
+    return teach_router(agents or routing_catalog(), examples), schema_words(
+        live_catalog(conn_id, samples=True).to_dict())

@@ -209,9 +209,16 @@ def test_agents_without_examples_still_work():
 
 
 def test_the_classifier_imports_only_the_standard_library():
-    stdlib = {"__future__", "math", "re", "unicodedata", "collections", "functools", "typing"}
-    siblings = {"airflow_aimod.core.llm.offline.route._terms", "airflow_aimod.core.llm.offline.route._vocabulary"}
-    for source in (SOURCE, SOURCE.with_name("_terms.py"), SOURCE.with_name("_vocabulary.py")):
+    """The classifier and the offline modules it reads (its vocabulary, the data-request reader, the action
+    detector, the NL→SQL engine's generic word lists) import nothing beyond the standard library."""
+    stdlib = {"__future__", "math", "re", "unicodedata", "collections", "functools", "typing", "dataclasses"}
+    offline = "airflow_aimod.core.llm.offline"
+    siblings = {f"{offline}.route._terms", f"{offline}.route._vocabulary", f"{offline}.route._data_request",
+                f"{offline}.actions", f"{offline}.nl2sql._text", f"{offline}.nl2sql"}
+    sources = (SOURCE, SOURCE.with_name("_terms.py"), SOURCE.with_name("_vocabulary.py"),
+               SOURCE.with_name("_data_request.py"), SOURCE.parent.parent / "actions.py",
+               SOURCE.parent.parent / "nl2sql" / "_text.py")
+    for source in sources:
         tree = ast.parse(source.read_text())
         imported = {alias.name for node in ast.walk(tree) if isinstance(node, ast.Import) for alias in node.names}
         for node in ast.walk(tree):

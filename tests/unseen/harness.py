@@ -3,7 +3,7 @@
 A composed query is right when it returns the reference's rows: same row count, and every
 reference column equals (as a multiset, or in order when the case is ordered) some distinct
 column of the result, so an extra label or id column is not an error. A must-refuse case is
-right when the composer refuses. ``python -m tests.unseen.harness [dev|heldout] [-v]``.
+right when the composer refuses. ``python -m tests.unseen.harness [dev|heldout|library] [-v]``.
 """
 
 from __future__ import annotations
@@ -150,6 +150,8 @@ def main(argv: list[str]) -> int:
     split = argv[0] if argv else "dev"
     if split == "heldout":
         from tests.unseen.heldout import HELDOUT as cases
+    elif split == "library":
+        from tests.unseen.library import LIBRARY as cases
     else:
         cases = DEV
     from tests.unseen.verified import VERIFIED

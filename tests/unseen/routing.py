@@ -1,7 +1,7 @@
 """Routing on unseen warehouses: plain data questions must reach the right agent when the router
 sees the warehouse's vocabulary; ambiguous, unsafe and off-topic requests still go to a person.
 
-``python -m tests.unseen.routing [dev|heldout]`` prints the figures with and without the schema.
+``python -m tests.unseen.routing [dev|heldout|library]`` prints the figures with and without the schema.
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ from airflow_aimod.core.schema_words import schema_words
 from tests.unit.nl2sql_support import catalog_from_sqlite
 from tests.unseen.cases import DEV
 from tests.unseen.heldout import HELDOUT
+from tests.unseen.library import LIBRARY, ROUTING_EXTRA
 from tests.unseen.warehouses import BUILDERS
 
 PERSON = None
@@ -40,9 +41,11 @@ _EXTRA_HELDOUT = [
 
 
 def cases(split: str) -> list[tuple[str, str, str | None]]:
-    """(warehouse, request, expected agent or None for a person): answerable SQL cases go to sql_agent."""
-    sql_cases, extra = (HELDOUT, _EXTRA_HELDOUT) if split == "heldout" else (DEV, _EXTRA_DEV)
-    return [(c.warehouse, c.question, "sql_agent") for c in sql_cases if c.sql] + list(extra)
+    """(warehouse, request, expected agent or None for a person): answerable SQL cases go to sql_agent;
+    must-refuse ones (data the warehouse does not hold, writes, off-topic) go to a person."""
+    sql_cases, extra = {"heldout": (HELDOUT, _EXTRA_HELDOUT), "library": (LIBRARY, ROUTING_EXTRA)}.get(
+        split, (DEV, _EXTRA_DEV))
+    return [(c.warehouse, c.question, "sql_agent" if c.sql else PERSON) for c in sql_cases] + list(extra)
 
 
 def evaluate(split: str, directory: Path, *, with_schema: bool = True) -> dict[str, float]:

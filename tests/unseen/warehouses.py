@@ -2,7 +2,8 @@
 
 Each builder takes a path and writes a small, seeded warehouse. The naming styles differ on
 purpose: snake_case plurals (hospital), camelCase singulars (fleet), abbreviations
-(billing), a junction table with keys by convention only (school), home/away pairs (league).
+(billing), a junction table with keys by convention only (school), home/away pairs (league),
+camelCase with abbreviations and an author junction (library, written after the first five).
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from __future__ import annotations
 import random
 import sqlite3
 from collections.abc import Callable
+from datetime import date, timedelta
 from pathlib import Path
 
 
@@ -172,7 +174,56 @@ def build_league(path: Path) -> None:
     con.close()
 
 
+def build_library(path: Path) -> None:
+    rng = random.Random(16)
+    con = sqlite3.connect(path)
+    con.executescript("""
+        CREATE TABLE Branch (branchId INTEGER PRIMARY KEY, branchName TEXT NOT NULL, district TEXT,
+                             openedYr INTEGER);
+        CREATE TABLE Author (authorId INTEGER PRIMARY KEY, authorName TEXT NOT NULL, nationality TEXT);
+        CREATE TABLE Title (titleId INTEGER PRIMARY KEY, titleName TEXT NOT NULL, genre TEXT, pubYr INTEGER,
+                            pageCnt INTEGER, replacementCost REAL);
+        CREATE TABLE TitleAuthor (titleId INTEGER REFERENCES Title(titleId),
+                                  authorId INTEGER REFERENCES Author(authorId), PRIMARY KEY (titleId, authorId));
+        CREATE TABLE Member (memberId INTEGER PRIMARY KEY, fullName TEXT NOT NULL, email TEXT, tier TEXT,
+                             joinedDt DATE, homeBranchId INTEGER REFERENCES Branch(branchId));
+        CREATE TABLE Loan (loanId INTEGER PRIMARY KEY, titleId INTEGER REFERENCES Title(titleId),
+                           memberId INTEGER REFERENCES Member(memberId), branchId INTEGER REFERENCES Branch(branchId),
+                           loanDt DATE, dueDt DATE, returnDt DATE, lateFeeAmt REAL);
+    """)
+    con.executemany("INSERT INTO Branch VALUES (?, ?, ?, ?)", [
+        (1, "Central", "old town", 1921), (2, "Quayside", "riverside", 1978), (3, "Elm Park", "northfield", 1994),
+        (4, "Mill Lane", "riverside", 2009), (5, "Hilltop", "northfield", 2016)])
+    con.executemany("INSERT INTO Author VALUES (?, ?, ?)", [
+        (i, name, nat) for i, (name, nat) in enumerate([
+            ("A. Byrne", "Irish"), ("C. Duarte", "Portuguese"), ("E. Foss", "Norwegian"), ("G. Hale", "Irish"),
+            ("I. Janssen", "Dutch"), ("K. Lowe", "British"), ("M. Nagy", "Hungarian"), ("O. Pike", "British"),
+            ("Q. Rossi", "Italian"), ("S. Toole", "Irish")], 1)])
+    genres = ["mystery", "fantasy", "history", "poetry", "science"]
+    pages = rng.sample(range(90, 1200), 60)
+    con.executemany("INSERT INTO Title VALUES (?, ?, ?, ?, ?, ?)", [
+        (i, f"Title {i}", rng.choice(genres), rng.randint(1950, 2024), pages[i - 1], round(rng.uniform(6, 60), 2))
+        for i in range(1, 61)])
+    pairs = {(t, rng.randint(1, 10)) for t in range(1, 61)} | {(rng.randint(1, 60), rng.randint(1, 10))
+                                                             for _ in range(15)}
+    con.executemany("INSERT INTO TitleAuthor VALUES (?, ?)", sorted(pairs))
+    con.executemany("INSERT INTO Member VALUES (?, ?, ?, ?, ?, ?)", [
+        (i, f"Member {i}", f"member{i}@example.org", rng.choice(["basic", "plus", "student"]),
+         _day(rng, (2019, 2024)), rng.randint(1, 5)) for i in range(1, 121)])
+    rows = []
+    for i in range(1, 501):
+        loan = _day(rng, (2022, 2024))
+        lent = date.fromisoformat(loan)
+        due = (lent + timedelta(days=21)).isoformat()
+        returned = None if rng.random() < 0.12 else (lent + timedelta(days=rng.randint(1, 45))).isoformat()
+        fee = round(rng.uniform(0.5, 12), 2) if returned and returned > due else 0.0
+        rows.append((i, rng.randint(1, 60), rng.randint(1, 120), rng.randint(1, 5), loan, due, returned, fee))
+    con.executemany("INSERT INTO Loan VALUES (?, ?, ?, ?, ?, ?, ?, ?)", rows)
+    con.commit()
+    con.close()
+
+
 BUILDERS: dict[str, Callable[[Path], None]] = {
     "hospital": build_hospital, "fleet": build_fleet, "billing": build_billing, "school": build_school,
-    "league": build_league,
+    "league": build_league, "library": build_library,
 }

@@ -170,12 +170,26 @@ class Lexicon:
         if not hits:
             hits = [replace(t, score=t.score * 0.85) for part in self._abbreviations if abbreviates(part, word)
                     for t in self.entries.get((part,), ()) if t.kind in ("table", "column")]
+        if not hits:
+            hits = [replace(t, score=t.score * 0.8) for part in self._short_keys if truncates(part, word)
+                    for t in self.entries.get((part,), ()) if t.kind in ("table", "column")]
         return hits
 
     @cached_property
     def _abbreviations(self) -> tuple[str, ...]:
         """One-word keys that look like abbreviations ('acct', 'qty', 'hrs', 'inv')."""
         return tuple(sorted(k[0] for k in self.entries if len(k) == 1 and _abbreviation_like(k[0])))
+
+    @cached_property
+    def _short_keys(self) -> tuple[str, ...]:
+        """One-word keys of 3–4 letters that may be a truncated word ('pub', 'repl', 'temp')."""
+        return tuple(sorted(k[0] for k in self.entries if len(k) == 1 and 3 <= len(k[0]) <= 4 and k[0].isalpha()
+                            and k[0] not in GENERIC_PARTS))
+
+    def word_columns(self, word: str) -> list[Target]:
+        """Column targets one word (a stem) may name, directly or through an abbreviation ('count' → 'pageCnt')."""
+        direct = [t for t in self.entries.get((word,), ()) if t.kind == "column"]
+        return direct or [t for t in self._indirect(word) if t.kind == "column"]
 
     def concept_targets(self, concept: str) -> list[Target]:
         return list(self._concepts[concept])
@@ -229,6 +243,11 @@ def abbreviates(part: str, word: str) -> bool:
         return False
     rest = iter(word[1:])
     return all(ch in rest for ch in part[1:])
+
+
+def truncates(part: str, word: str) -> bool:
+    """``part`` is ``word`` cut short ('pub' → 'publication', 'repl' → 'replacement'): at least 3 letters more."""
+    return len(word) >= len(part) + 3 and word.startswith(part)
 
 
 def _value_fit(target: Target, tokens: list[Token]) -> Target:

@@ -122,9 +122,10 @@ class Conditions:
     def _free_specs(self, base: str) -> list[Spec]:
         specs: list[Spec] = []
         for item, raw, negated in self.r.free:
-            texts = [t for t in self.ranked(item, ("column",), base) if self.column(t.table, t.column).kind == "text"]
+            kind = "number" if isinstance(raw, int) else "text"  # 'grade 10' filters an integer column
+            texts = [t for t in self.ranked(item, ("column",), base) if self.column(t.table, t.column).kind == kind]
             target = texts[0]
-            checked = bool(self.column(target.table, target.column).samples)
+            checked = kind == "number" or bool(self.column(target.table, target.column).samples)
             op = ("<>" if negated else "=") if checked else ("not ieq" if negated else "ieq")
             specs.append((target.table, [Cond(Col(target.table, target.column), op, (raw,))]))
         return specs

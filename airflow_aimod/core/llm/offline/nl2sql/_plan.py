@@ -291,7 +291,7 @@ class Planner(Conditions):
     def _list_table(self) -> str:
         r = self.r
         candidates = [r.entity, r.ranked, *r.projection, *r.filters, *(f[0] for f in r.free),
-                      *(c[0] or c[1] for c in r.compares), *(k[0] for k in r.keys)]
+                      *(c[0] or c[1] for c in r.compares), *(k[0] for k in r.keys), r.date_hint]
         for item in filter(None, candidates):
             targets = self.ranked(item, ("table", "column", "value", "flag", "derived"))
             if targets:

@@ -14,7 +14,7 @@ from airflow_aimod.core.llm.offline.nl2sql._joins import JoinGraph
 from airflow_aimod.core.llm.offline.nl2sql._lexicon import Lexicon, Target, is_key
 from airflow_aimod.core.llm.offline.nl2sql._scan import Item
 from airflow_aimod.core.llm.offline.nl2sql._text import (
-    DIRECTION_PARTS, DIRECTION_WORDS, GENERIC_HEADS, NON_DATA, split_identifier, stem,
+    DIRECTION_PARTS, DIRECTION_WORDS, GENERIC_HEADS, NON_DATA, QUANTITY_PARTS, split_identifier, stem,
 )
 
 
@@ -137,6 +137,10 @@ def _read_free_value(items: list[Item], k: int, reading: Reading, lexicon: Lexic
         prev.role, item.role = "entity", "used"
         reading.keys.append((prev, float(item.text) if "." in item.text else int(item.text)))
         return
+    if item.kind == "num" and item.text.isdigit() and _integer_column(prev, lexicon):
+        prev.role, item.role = "qualifier", "used"  # 'students in grade 10': grade_level = 10
+        reading.free.append((prev, int(item.text), False))
+        return
     texts = [t for t in prev.targets if t.kind == "column" and column_of(t, lexicon).kind == "text"]
     if not texts or (item.kind == "word" and stem(item.text) in GENERIC_HEADS):
         return
@@ -152,6 +156,15 @@ def _read_free_value(items: list[Item], k: int, reading: Reading, lexicon: Lexic
     reading.free.append((prev, stored.get(item.raw.lower(), item.raw), negated))
     if not column.samples:
         reading.notes.append(f"{item.raw!r} could not be checked against sampled values; used as typed")
+
+
+def _integer_column(item: Item, lexicon: Lexicon) -> bool:
+    """``item`` names an integer column that is not a measure of amounts ('grade_level', 'floor', not 'qty')."""
+    best = item.best(("table", "column"))
+    if best is None or best.kind != "column":
+        return False
+    column = column_of(best, lexicon)
+    return "INT" in (column.type or "").upper() and not set(split_identifier(column.name)) & QUANTITY_PARTS
 
 
 def _quoted_value(items: list[Item], k: int, reading: Reading, lexicon: Lexicon) -> bool:

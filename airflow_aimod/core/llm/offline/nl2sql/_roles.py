@@ -9,7 +9,7 @@ from __future__ import annotations
 from airflow_aimod.core.llm.offline.nl2sql._dates import Compare
 from airflow_aimod.core.llm.offline.nl2sql._lexicon import Lexicon, is_date
 from airflow_aimod.core.llm.offline.nl2sql._reading import (
-    Reading, Refusal, column_of, is_measure, read_dates, read_unknown, read_values,
+    Reading, Refusal, column_of, is_measure, numeric_target, read_dates, read_unknown, read_values,
 )
 from airflow_aimod.core.llm.offline.nl2sql._scan import Item
 from airflow_aimod.core.llm.offline.nl2sql._text import QUANTITY_PARTS, split_identifier, stem
@@ -100,7 +100,9 @@ SIZE_WORDS = frozenset("longest shortest heaviest lightest farthest furthest fas
 
 def _read_ranks(items: list[Item], reading: Reading, lexicon: Lexicon) -> None:
     for k, item in enumerate(items):
-        if item.mark.startswith("recent:"):
+        if item.mark.startswith("recent:") and _year_column_next(items, k, lexicon):
+            item.mark = "rank:" + item.mark[7:]  # 'the earliest publication year': rank by that year
+        elif item.mark.startswith("recent:"):
             reading.recent = reading.recent or (item.mark[7:], item.n)
             item.role = "used"
         if not item.mark.startswith("rank:"):
@@ -114,7 +116,8 @@ def _read_ranks(items: list[Item], reading: Reading, lexicon: Lexicon) -> None:
         if is_measure(target, lexicon):
             target.role = "measure"
             reading.measure = reading.measure or target
-        elif item.text in SIZE_WORDS:  # 'longest username' is about a length, never a count of usernames
+        elif item.text in SIZE_WORDS and reading.measure is None:  # 'longest username' is a length, not a count
+            # ('top 3 longest trips by distance' names its measure after 'by': the trips are ranked by it)
             raise Refusal(f"'{item.raw} {target.raw}': I can rank only by a numeric column, and {target.raw!r} "
                           "is not one")
         elif reading.dims:
@@ -126,10 +129,59 @@ def _read_ranks(items: list[Item], reading: Reading, lexicon: Lexicon) -> None:
             reading.dims.append(target)
 
 
+def _year_column_next(items: list[Item], k: int, lexicon: Lexicon) -> bool:
+    """The next item is a numeric year column ('pubYr', 'founded_year'), which an 'earliest'/'latest' ranks by."""
+    j = _next(items, k)
+    best = items[j].best(("column",)) if j is not None and items[j].is_ref and not items[j].role else None
+    return best is not None and best is items[j].best() and is_measure(items[j], lexicon) \
+        and bool({"yr", "year"} & set(split_identifier(best.column)))
+
+
+def _limit_from_counted_table(items: list[Item], reading: Reading) -> None:
+    """'which 5 admissions had the biggest bills': a number right before a table is the ranking's limit."""
+    if reading.rank is None or reading.rank[1] is not None:
+        return
+    for k, item in enumerate(items[:-1]):
+        nxt = items[k + 1]
+        if item.kind == "num" and not item.role and item.text.isdigit() and nxt.is_ref and nxt.top_kind == "table":
+            reading.rank, item.role = (reading.rank[0], int(item.text)), "used"
+            return
+
+
+def _aggregate_words_naming_columns(items: list[Item], marks: list[int], lexicon: Lexicon) -> list[int]:
+    """'average invoice *total*', 'average page *count*': after a reference, an aggregate word that names a
+    numeric column of the same table is that column, not a second aggregate (``marks[0] == -1``: the
+    question's operation is a ranking, so every aggregate word is tried)."""
+    kept = marks[:1]
+    for m in marks[1:]:
+        prev = items[m - 1] if m > 0 else None
+        if prev is None:
+            kept.append(m)
+            continue
+        tables = {t.table for t in prev.targets} if prev.is_ref else set()
+        columns = [t for t in lexicon.word_columns(items[m].text) if t.table in tables and numeric_target(t, lexicon)]
+        same = [t for t in columns if t.ident in {p.ident for p in prev.targets}]
+        if columns and (marks[0] < 0 or items[m].mark != items[marks[0]].mark):
+            if same:  # 'visit count' where 'visit' already named visitCnt: one reference, narrowed to it
+                prev.targets, items[m] = same, Item("tolerated", items[m].text, items[m].raw)
+            else:
+                items[m] = Item("ref", items[m].text, items[m].raw, targets=columns)
+        else:
+            kept.append(m)
+    return kept
+
+
 def _read_aggs(items: list[Item], reading: Reading, lexicon: Lexicon) -> None:
+    _limit_from_counted_table(items, reading)
     marks = [k for k, it in enumerate(items) if it.mark.startswith("agg:")]
     if not marks:
         return
+    if len({items[m].mark for m in marks}) > 1:
+        marks = _aggregate_words_naming_columns(items, marks, lexicon)
+    elif reading.rank is not None:  # 'the highest visit *count*': the ranking is the question's operation
+        marks = _aggregate_words_naming_columns(items, [-1, *marks], lexicon)[1:]
+        if not marks:
+            return
     k = marks[0]
     kinds = list(dict.fromkeys(items[m].mark[4:] for m in marks))
     if len(kinds) > 1:

@@ -225,7 +225,7 @@ LABEL_PARTS = ("name", "title", "label", "description")
 MARK_PHRASES: tuple[tuple[tuple[str, ...], str], ...] = tuple(sorted((
     (("how", "many"), "agg:count"), (("how", "much"), "agg:sum"), (("number", "of"), "agg:count"),
     (("total", "number", "of"), "agg:count"), (("count", "of"), "agg:count"), (("count",), "agg:count"),
-    (("total",), "agg:sum"), (("sum", "of"), "agg:sum"), (("sum",), "agg:sum"), (("average",), "agg:avg"),
+    (("total",), "agg:sum"), (("combined",), "agg:sum"), (("sum", "of"), "agg:sum"), (("sum",), "agg:sum"), (("average",), "agg:avg"),
     (("avg",), "agg:avg"), (("mean",), "agg:avg"), (("maximum",), "agg:max"), (("max",), "agg:max"),
     (("minimum",), "agg:min"), (("min",), "agg:min"),
     (("highest",), "rank:desc"), (("largest",), "rank:desc"), (("biggest",), "rank:desc"), (("greatest",), "rank:desc"),

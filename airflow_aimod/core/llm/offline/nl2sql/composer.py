@@ -24,7 +24,8 @@ from airflow_aimod.core.llm.offline.nl2sql._reading import Reading, Refusal
 from airflow_aimod.core.llm.offline.nl2sql._roles import interpret
 from airflow_aimod.core.llm.offline.nl2sql._scan import Item, scan
 from airflow_aimod.core.llm.offline.nl2sql._sql import Agg, Bucket, Col, Cond, Out, Product, Query, Renderer, Semi
-from airflow_aimod.core.llm.offline.nl2sql._text import DML_WORDS, tokenize
+from airflow_aimod.core.llm.offline.actions import requested_action
+from airflow_aimod.core.llm.offline.nl2sql._text import DML_WORDS, split_identifier, tokenize
 from airflow_aimod.core.examples.reuse import rebind
 from airflow_aimod.core.schema import Catalog
 
@@ -59,7 +60,7 @@ class SqlComposer:
         today = today or date.today()
         feedback = [str(f) for f in feedback or () if str(f).strip()]
         try:
-            _screen(text)
+            _screen(text, catalog)
             if not feedback and (reused := _reuse(text, catalog, dialect, examples)) is not None:
                 return reused
             if feedback:
@@ -118,14 +119,19 @@ def _reuse(text: str, catalog: Catalog, dialect: str, examples: Sequence[Mapping
     return None
 
 
-def _screen(text: str) -> None:
-    """Refuse empty questions and requests to change data before reading anything else."""
+def _screen(text: str, catalog: Catalog) -> None:
+    """Refuse empty questions, requests to change data and instructions to act on the rows ('... and email
+    them': an action verb that is also a column name is not a projection there) before reading anything else."""
     if not text:
         raise Refusal("the question is empty: ask something about the data")
     words = [t.text for t in tokenize(text) if t.kind == "word"]
     first = next((w for w in words if w not in _POLITE), "")
     if first in _IMPERATIVE or _ALWAYS_MUTATING & set(words) or _MUTATING_PHRASE.search(text):
         raise Refusal(READ_ONLY)
+    entities = {part for table in catalog.tables for part in split_identifier(table.name)}
+    if action := requested_action(text, entities):
+        raise Refusal(f"the request asks me to act on the rows ({action!r}), which no read-only agent can do: "
+                      "ask only for the data (a person or another tool must do the rest)")
     if not words:
         raise Refusal("this is not a question about the data: it has no words")
 

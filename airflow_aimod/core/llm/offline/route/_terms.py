@@ -155,8 +155,7 @@ def ground_in_schema(terms: list[Term], schema: Iterable[str], index: Index, tex
     A word right after one of them and before a preposition ('patients *live* in', 'trips *started*
     from') is a predicate about that data, not a request for an agent: it is dropped.
     """
-    known = {_stem(w) for w in schema}
-    short = sorted(w for w in known if _abbreviation_like(w))
+    known, short = _schema_stems(tuple(schema))
     grounded: list[Term] = []
     for term in terms:
         word = _stem(term.surface) if " " not in term.surface else ""
@@ -166,6 +165,13 @@ def ground_in_schema(terms: list[Term], schema: Iterable[str], index: Index, tex
             continue
         grounded.append(term)
     return grounded
+
+
+@lru_cache(maxsize=32)
+def _schema_stems(schema: tuple[str, ...]) -> tuple[frozenset[str], list[str]]:
+    """Stemmed name words of ``schema`` ('column=value' entries are filters, not names), and the short ones."""
+    known = frozenset(_stem(w) for w in schema if "=" not in w)
+    return known, sorted(w for w in known if _abbreviation_like(w))
 
 
 def _before_preposition(surface: str, text: str) -> bool:

@@ -47,7 +47,7 @@ CONCEPTS: dict[str, tuple[str, ...]] = {
     "monitor": ("monitor", "watch", "keep an eye on"),
     # questions about data
     "count": ("count", "how many", "number of", "no of", "tally"),
-    "total": ("total", "how much"),
+    "total": ("total", "how much", "combined", "altogether", "in total", "overall total"),
     "sum": ("sum",),
     "average": ("average", "avg", "mean"),
     "top": ("top", "bottom", "highest", "lowest", "best selling", "worst selling", "largest", "biggest",
@@ -103,7 +103,7 @@ CONCEPTS: dict[str, tuple[str, ...]] = {
     "drop": ("drop", "dip", "fell", "fall", "plunge", "plummet", "tank", "crater", "decline", "fell off",
              "drop off", "dropoff"),
     "seasonal": ("seasonal", "seasonality", "baseline", "usual pattern", "normal pattern"),
-    "time series": ("time series", "timeseries"),
+    "time series": ("time series", "timeseries", "over time"),
     "metric": ("metric",),
     "kpi": ("kpi",),
     # machine learning: training

@@ -30,7 +30,9 @@ import unicodedata
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from airflow_aimod.core.llm.offline.actions import action_on_rows
 from airflow_aimod.core.llm.offline.route import _terms as route_terms
+from airflow_aimod.core.llm.offline.route._data_request import DataReading, read_data_request
 from airflow_aimod.core.llm.offline.route import _vocabulary as vocabulary
 
 _CLAUSE_SPLIT = re.compile(r"[.?!;\n]+|\b(?:and also|and then|as well as|also|plus|then|after that|and)\b")
@@ -97,9 +99,12 @@ class RouteClassifier:
     def classify(self, request: str, agents: Sequence[Mapping[str, Any]], *, schema: Sequence[str] = ()) -> dict:
         """Score ``request`` against ``agents`` (``name``, ``description``, ``examples``).
 
-        ``schema``: words of the connected warehouse's table and column names. A request word
-        that no agent uses but the warehouse does names the warehouse's data: it counts as the
-        word "data" (evidence of a data request) instead of diluting the request as unknown.
+        ``schema``: words of the connected warehouse's table and column names, and ``column=value``
+        entries of its stored values. A request word that no agent uses but the warehouse does names
+        the warehouse's data: it counts as the word "warehouse" instead of diluting the request as
+        unknown. A request every word of which resolves to the warehouse and asks for a retrieval
+        (``_data_request``) is a data request: the agents share the mass by its intent words alone.
+        One that names data the warehouse does not hold, or acts on the rows it reads, is capped.
         Returns ``{"agent", "confidence", "scores", "rationale", "matched_terms"}``, JSON-safe;
         ``scores`` sum to at most 1, the remainder being "none of these".
         """
@@ -111,10 +116,24 @@ class RouteClassifier:
             return _result({}, "no agents to choose from", {})
         index = route_terms.build_index(route_terms.agent_key(agents))
         terms = route_terms.extract_terms(text, self.max_terms, index)
+        notes = []
+        reading = read_data_request(text, schema) if schema else None
         if schema:
             terms = route_terms.ground_in_schema(terms, schema, index, text)
-        probs = self._probabilities(terms, index)
-        notes = []
+        grounded = self._data_agents(reading, index) if reading is not None and reading.plain else {}
+        probs = grounded or self._probabilities(terms, index)
+        if grounded:
+            notes.append(reading.describe() + "; its intent words decide the agent")
+        elif reading is not None and reading.unsupported and (foreign := _foreign(reading.unknown, index)):
+            probs = _cap(probs, self.multi_intent_cap)
+            shown = ", ".join(repr(w) for w in foreign[:5])
+            notes.append(f"asks the warehouse about {shown}, which it does not hold: capped at "
+                         f"{self.multi_intent_cap:.2f}, a person decides")
+        action = action_on_rows(text, [w for w in schema if "=" not in w])
+        if action:
+            probs = _cap(probs, self.unsafe_cap)
+            notes.append(f"asks to act on the data ({action!r}): no read-only agent does that, a person must "
+                         f"decide; capped at {self.unsafe_cap:.2f}")
         unsafe = _unsafe_reasons(request)
         if unsafe:
             probs = _cap(probs, self.unsafe_cap)
@@ -135,6 +154,13 @@ class RouteClassifier:
             s = self._similarity(query, unknown, doc)
             similarity[doc.name] = s * self.one_word_factor if s and len(_matched(terms, doc)) < 2 else s
         return self._softmax(similarity)
+
+    def _data_agents(self, reading: DataReading, index: route_terms.Index) -> dict[str, float]:
+        """For a request every word of which resolves to the warehouse: the agents' shares of the mass its
+        intent words alone give them ("none of these" is ruled out by the grounding, not by the threshold)."""
+        probs = self._probabilities(list(reading.focus), index)
+        total = sum(probs.values())
+        return {name: p / total for name, p in probs.items()} if total else {}
 
     def _query(self, terms: Sequence[route_terms.Term], index: route_terms.Index) -> tuple[dict[str, float], float]:
         """The request's TF-IDF vector over known features, and the squared weight of its unknown words."""
@@ -187,6 +213,11 @@ class RouteClassifier:
             if winner and winner != top and probs[winner] >= _CLAUSE_CONFIDENCE and probs.get(top, 0.0) < _FOREIGN:
                 asks.append((clause, winner))
         return asks
+
+
+def _foreign(words: Sequence[str], index: route_terms.Index) -> list[str]:
+    """The ``words`` that no agent's text uses either ('table' is the agents' word, 'salary' nobody's)."""
+    return [w for w in words if route_terms._stem(w) not in index.idf]
 
 
 def _matched(terms: Sequence[route_terms.Term], doc: route_terms.AgentDoc) -> list[str]:
