@@ -101,7 +101,7 @@ def test_the_same_agent_twice_on_parallel_paths_is_fine():
 
 @pytest.mark.parametrize(("agent", "needle"), [
     (None, "no agent can do"), ("wizard", "not an agent"),
-    ("task_router", "not an agent"), ("report_generator", "cannot run as a plan step"),
+    ("task_router", "not an agent"), ("etl_monitor", "cannot run as a plan step: it diagnoses"),
 ])
 def test_capabilities_no_step_has_are_unsupported(agent, needle):
     check = POLICY.check(steps(("s1", "sql_agent", (), 1.0), ("s2", agent, ("s1",), 1.0)))
