@@ -62,9 +62,8 @@ class PlanArbitrationOperator(ArbitrationOperator):
 def plan_arbitration(plan_task: BaseOperator, steps: Sequence[BaseOperator], *, rule: DisagreementRule,
                      verdict_tasks: Mapping[str, str], task_id: str = "arbitrate",
                      **kwargs: Any) -> PlanArbitrationOperator:
-    """A ``PlanArbitrationOperator`` after the last step slot of ``plan_step_tasks``; wire ``verdict_tasks``
-    after it."""
+    """A ``PlanArbitrationOperator`` after the step slots of ``plan_step_tasks``; wire ``verdict_tasks`` after it."""
     task = PlanArbitrationOperator(task_id=task_id, rule=rule, plan_task_id=plan_task.task_id,
                                    step_task_ids=[s.task_id for s in steps], verdict_tasks=verdict_tasks, **kwargs)
-    steps[-1] >> task
+    list(steps) >> task
     return task

@@ -36,7 +36,7 @@ class PlanOutcomeOperator(BaseOperator):
         ti = context["ti"]
         plan = ti.xcom_pull(task_ids=self.plan_task_id) or {}
         result = plan.get("result") or {}
-        states = _states(ti, self.step_task_ids)
+        states = step_states(ti, self.step_task_ids)
         steps = [self._step(ti, step, task_id, states.get(task_id))
                  for step, task_id in zip(result.get("steps") or [], self.step_task_ids)]
         released = self._release(context) if result.get("reserved_tokens") else 0
@@ -66,8 +66,8 @@ class PlanOutcomeOperator(BaseOperator):
                                plan_task_id=self.plan_task_id).release()
 
 
-def _states(ti: Any, task_ids: Sequence[str]) -> dict[str, str]:
+def step_states(ti: Any, task_ids: Sequence[str]) -> dict[str, str | None]:
     """task id → state of the step slots in this DAG run."""
     found = ti.get_task_states(dag_id=ti.dag_id, task_ids=list(task_ids), run_ids=[ti.run_id])
     per_run = found.get(ti.run_id) or {}
-    return {task_id: str(state) if state is not None else None for task_id, state in per_run.items()}
+    return {task_id: getattr(state, "value", state) for task_id, state in per_run.items()}

@@ -96,6 +96,9 @@ def test_a_plan_bigger_than_the_run_has_left_waits_for_a_person_who_lowers_the_s
     assert out["step_1"]["status"] == out["step_2"]["status"] == "answered"
 
 
+DEFAULT = "How many orders are there per status? Then profile the customers table."
+
+
 class WarehouseSwap(logging.Handler):
     """While step_2's first try runs the warehouse file is away (an ETL job replacing it); it is back for the
     retry. Driven by dag.test's own "end task" log lines, so the timing is exact."""
@@ -123,7 +126,7 @@ def test_a_step_that_fails_on_its_first_try_is_retried_while_the_others_keep_the
     logger.addHandler(swap)
     logger.setLevel(logging.INFO)
     try:
-        run = workflow_dag.test()  # how many orders per status? then profile the customers table
+        run = workflow_dag.test(run_conf={"request": DEFAULT})  # a dag.test run keeps the last run's params
     finally:
         logger.removeHandler(swap)
         logger.setLevel(level)
@@ -173,3 +176,18 @@ def test_profile_and_anomaly_steps_that_conflict_wait_for_a_person(workflow_dag,
     assert (judged["outcome"], judged["verdict"], judged["decided_by"]) == ("arbitrate", "normal", "steward")
     assert judged["left"]["verdict"] == "normal" and judged["right"]["verdict"] == "anomalous"
     assert states(run)["publish"] == "success" and states(run)["investigate"] == "skipped"
+
+
+def test_parallel_slots_start_together_and_a_step_waits_only_for_the_steps_it_depends_on(airflow_db):
+    dag = example_dag("aimod_workflow_parallel")
+    assert dag.get_task("step_2").upstream_task_ids == dag.get_task("step_3").upstream_task_ids == {"plan"}
+    run = dag.test(run_conf={"request": "Profile the customers table and count orders by status, then summarize "
+                                        "the counts"})
+    assert str(run.state) == "success", states(run)
+    out = outcomes(dag, run)
+    assert [(s["agent"], s["depends_on"]) for s in out["plan"]["result"]["steps"]] == [
+        ("data_profiler", []), ("sql_agent", []), ("summarizer", ["s2"])]
+    assert out["step_1"]["status"] == out["step_2"]["status"] == out["step_3"]["status"] == "answered"
+    tis = {ti.task_id: ti for ti in run.get_task_instances()}
+    assert tis["step_3"].end_date >= tis["step_2"].end_date  # the summary waited for the count
+    assert out["step_3"]["result"]["faithful"] is True
