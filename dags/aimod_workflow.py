@@ -47,8 +47,8 @@ with DAG(
         response_timeout=timedelta(hours=4),
     )
     steps = plan_step_tasks(plan, slots=3, conn_id="aimod_warehouse", retries=1, retry_delay=timedelta(seconds=5))
-    arbitrate = plan_arbitration(plan, steps, rule=RULE, verdict_tasks={"anomalous": "investigate", "normal": "publish"},
-                                 response_timeout=timedelta(hours=4))
+    arbitrate = plan_arbitration(plan, steps, rule=RULE, response_timeout=timedelta(hours=4),
+                                 verdict_tasks={"anomalous": "investigate", "normal": "publish"})
 
     @task(task_id="investigate")
     def investigate(judgement: dict) -> dict:

@@ -118,8 +118,8 @@ class PlanStepOperator(BaseOperator):
                                         alert_channels=self.alert_channels, extra={"report": self.report_args}))
 
 
-def plan_step_tasks(plan_task: BaseOperator, *, slots: int = 5, prefix: str = "step", outcome_task_id: str = "plan_outcome",
-                    parallel: bool = False, wait_s: float = 10.0, **kwargs: Any) -> list[PlanStepOperator]:
+def plan_step_tasks(plan_task: BaseOperator, *, slots: int = 5, prefix: str = "step",
+                    outcome_task_id: str = "plan_outcome", parallel: bool = False, wait_s: float = 10.0, **kwargs: Any) -> list[PlanStepOperator]:
     """``slots`` step tasks after ``plan_task``, then ``outcome_task_id`` (``PlanOutcomeOperator``: each step's
     outcome; the plan's unused tokens released).
 

@@ -4,9 +4,9 @@ Graph: ``plan`` (one LLM call: clauses → agents, with confidences) → ``revie
 decides: ``run``, ``unsupported``, or ``human_review`` — then the whole plan is shown once on
 Required Actions, and an edited plan is checked again) → end. A plan that may run reserves its
 whole token budget in the DAG run's ledger first (``CoordinatorTools.reserve``); a run with too
-little left sends the plan to a person, and an approved plan that still does not fit is refused. The coordinator never touches data
-and runs nothing itself: the plan goes to XCom, and the steps run as Airflow tasks
-(``operators.workflow_coordinator.PlanStepOperator``).
+little left sends the plan to a person, and an approved plan that still does not fit is refused.
+The coordinator never touches data and runs nothing itself: the plan goes to XCom, and the steps run
+as Airflow tasks (``operators.plan_step.PlanStepOperator``).
 """
 
 from __future__ import annotations

@@ -21,7 +21,8 @@ from airflow_aimod.core.loops import HandoffGuard
 from airflow_aimod.core.registry import REGISTRY
 from airflow_aimod.exceptions import ConfigurationError, LoopDetected
 
-__all__ = ["HUMAN_REVIEW", "NOT_STEPS", "RUN", "STEP_ACTIONS", "STEP_INPUTS", "UNSUPPORTED", "PlanCheck", "PlanPolicy", "Step", "parse_steps"]
+__all__ = ["HUMAN_REVIEW", "NOT_STEPS", "RUN", "STEP_ACTIONS", "STEP_INPUTS", "UNSUPPORTED", "PlanCheck", "PlanPolicy",
+           "Step", "parse_steps"]
 
 RUN, HUMAN_REVIEW, UNSUPPORTED = "run", "human_review", "unsupported"
 STEP_ACTIONS = {"sql_agent": ("llm.call", "db.introspect", "sql.read"),
