@@ -2,7 +2,7 @@
 
 As ``aimod_workflow``, but ``plan_step_tasks(..., parallel=True)``: every slot starts after ``plan``, and a
 step that depends on others waits for those steps only (rescheduled every few seconds, holding no worker
-slot), so "profile the customers table and count orders by status, then summarize the counts" profiles and
+slot), so "profile the customers table and count orders by status, then summarize the results" profiles and
 counts at once and summarizes after the count. Connections as in ``aimod_quickstart``.
 """
 
@@ -22,7 +22,7 @@ with DAG(
     start_date=pendulum.datetime(2024, 1, 1, tz="UTC"),
     catchup=False,
     tags=["aimod", "example", "hitl"],
-    params={"request": Param("Profile the customers table and count orders by status, then summarize the counts",
+    params={"request": Param("Profile the customers table and count orders by status, then summarize the results",
                              type="string", minLength=1, maxLength=2000)},
     doc_md=__doc__,
 ) as dag:
