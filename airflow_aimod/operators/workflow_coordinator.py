@@ -29,8 +29,8 @@ class WorkflowCoordinatorOperator(AgentOperator):
 
     :param request: the multi-step request (templated).
     :param conn_id: the warehouse the steps work on: its table and column words inform the routing.
-    :param agents: the agents steps may use (default: every agent a step can run: sql_agent, data_profiler,
-        summarizer).
+    :param agents: the agents steps may use (default: every agent a step can run, ``core.planning.STEP_ACTIONS``:
+        sql_agent, data_profiler, anomaly_detector, schema_validator, summarizer, report_generator, alert_manager).
     :param max_steps: most steps in a plan (at most the number of step tasks in the DAG).
     :param max_depth: longest chain of dependent steps.
     :param threshold: lowest routing confidence that needs no person.
