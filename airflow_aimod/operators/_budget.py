@@ -50,8 +50,11 @@ class TaskBudget:
     deadline: float | None = None
 
 
-def task_budget(context: Mapping[str, Any], run_limit: int | None) -> TaskBudget:
-    """The ledger of this task's DAG run (None when the store is off) and what earlier tries spent."""
+def task_budget(context: Mapping[str, Any], run_limit: int | None, *, plan_task_id: str | None = None) -> TaskBudget:
+    """The ledger of this task's DAG run (None when the store is off) and what earlier tries spent.
+
+    ``plan_task_id``: the task runs a step of that task's plan, whose reservation every call draws from.
+    """
     from airflow_aimod.core.store.ledger import LedgerScope, TokenLedger
     from airflow_aimod.observability.sinks import shared_store, store_url
 
@@ -66,7 +69,13 @@ def task_budget(context: Mapping[str, Any], run_limit: int | None) -> TaskBudget
         return TaskBudget(deadline=deadline)
     key = f"{ti.task_id}[{getattr(ti, 'map_index', -1)}]"
     scope = LedgerScope(ti.dag_id, ti.run_id, key, max(int(getattr(ti, "try_number", 1) or 1), 1))
-    ledger = TokenLedger(shared_store(url), scope, run_limit=run_limit)
+    if plan_task_id:
+        from airflow_aimod.core.store.plan_ledger import PlanReservation, StepLedger
+
+        plan = PlanReservation(shared_store(url), dag_id=ti.dag_id, run_id=ti.run_id, plan_task_id=plan_task_id)
+        ledger: TokenLedger = StepLedger(shared_store(url), scope, plan=plan)
+    else:
+        ledger = TokenLedger(shared_store(url), scope, run_limit=run_limit)
     prior = ledger.earlier_tries()
     if prior:
         log.info("try %d of %s starts with %d tokens its earlier tries spent", scope.try_number, ti.task_id,

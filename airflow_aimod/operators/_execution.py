@@ -56,11 +56,12 @@ def upstream_trace_id(context: Any, task: Any) -> str | None:
 def run_agent(*, spec: AgentSpec, envelope: Envelope, llm_conn_id: str, request: str, context: Any,
               build: Callable[[Any], Any], trace_id: str | None, dialect: str = "sqlite",
               checkpoint_url: str | None = None, resume: Resume | None = None,
-              dag_run_token_budget: int | None = None) -> Any:
+              dag_run_token_budget: int | None = None, plan_task_id: str | None = None) -> Any:
     """Build the agent's graph with ``build(runtime)`` and run it to its end or its pause (or resume it).
 
     LLM calls count against the DAG run's shared ledger and start from what earlier tries spent
-    (``operators._budget``); ``dag_run_token_budget`` None means ``[aimod] dag_run_token_budget``.
+    (``operators._budget``); ``dag_run_token_budget`` None means ``[aimod] dag_run_token_budget``; with
+    ``plan_task_id`` (a plan step) they draw from that plan's reservation instead.
     """
     from airflow_aimod.core.agents.runtime import AgentRuntime
     from airflow_aimod.core.checkpoints import open_checkpointer
@@ -75,7 +76,8 @@ def run_agent(*, spec: AgentSpec, envelope: Envelope, llm_conn_id: str, request:
     trace = (resume and resume.trace_id) or trace_id or new_trace_id()
     tracer = Tracer(trace_id=trace, agent=spec.name, sinks=event_sinks(context))
     llm, retries = resolve_llm_with_retries(llm_conn_id)
-    budget = task_budget(context, dag_run_token_budget if dag_run_token_budget is not None else configured_run_budget())
+    limit = dag_run_token_budget if dag_run_token_budget is not None else configured_run_budget()
+    budget = task_budget(context, limit, plan_task_id=plan_task_id)
     runtime = AgentRuntime(spec=spec, envelope=envelope, llm=llm, tracer=tracer, dialect=dialect,
                            retry=RetryPolicy(max_retries=retries), ledger=budget.ledger,
                            prior_usage=budget.prior_usage, deadline=budget.deadline)

@@ -105,10 +105,18 @@ class AgentOperator(BaseOperator, BranchMixIn):
                                              response_timeout=response_timeout, timeout_outcome=timeout_outcome)
         self.llm_conn_id, self.trace_id, self.checkpoint_url = llm_conn_id, trace_id, checkpoint_url
         self.fail_on_status = tuple(fail_on_status)
+        self._host: BaseOperator | None = None
+        self._plan_task_id: str | None = None
 
     @property
     def hitl(self) -> bool:
         return self.hitl_settings.enabled
+
+    def run_inside(self, host: BaseOperator, *, plan_task_id: str | None = None) -> AgentOperator:
+        """Run as part of ``host``'s task instance (a plan step), not as a task of its own: ``host``'s DAG answers
+        the branch checks, and with ``plan_task_id`` every LLM call draws from that plan's token reservation."""
+        self._host, self._plan_task_id = host, plan_task_id
+        return self
 
     # ------------------------------------------------------------------ what a subclass provides
 
@@ -160,7 +168,7 @@ class AgentOperator(BaseOperator, BranchMixIn):
                     spec=self.spec, envelope=self.envelope, llm_conn_id=self.llm_conn_id, request=self.request_text(),
                     context=context, build=lambda runtime: self.build_graph(runtime, resources, context),
                     trace_id=trace, dialect=self.dialect_of(resources), checkpoint_url=self.checkpoint_url,
-                    resume=resume, dag_run_token_budget=self.dag_run_token_budget)
+                    resume=resume, dag_run_token_budget=self.dag_run_token_budget, plan_task_id=self._plan_task_id)
             if result.paused and self.hitl:
                 from airflow_aimod.operators._execution import TRACE_XCOM_KEY
 
@@ -235,8 +243,9 @@ class AgentOperator(BaseOperator, BranchMixIn):
         """Fail before any model call when a branch target is not a direct downstream task, naming it."""
         from airflow_aimod.operators._escalation import missing_targets
 
+        owner = self._host or self
         missing_targets(self.task_id, self.branch_targets(), self.downstream_task_ids,
-                        getattr(self.dag, "task_dict", None) or {})
+                        (getattr(owner.dag, "task_dict", None) or {}) if owner.has_dag() else {})
 
 
 def _gate_hint(task: AgentOperator, out: dict[str, Any]) -> str:

@@ -29,12 +29,14 @@ class WorkflowCoordinatorOperator(AgentOperator):
 
     :param request: the multi-step request (templated).
     :param conn_id: the warehouse the steps work on: its table and column words inform the routing.
-    :param agents: the agents steps may use (default: every agent a step can run: sql_agent, data_profiler,
-        summarizer).
+    :param agents: the agents steps may use (default: every agent a step can run, ``core.planning.STEP_ACTIONS``:
+        sql_agent, data_profiler, anomaly_detector, schema_validator, summarizer, report_generator, alert_manager).
     :param max_steps: most steps in a plan (at most the number of step tasks in the DAG).
     :param max_depth: longest chain of dependent steps.
     :param threshold: lowest routing confidence that needs no person.
-    :param plan_token_budget: tokens all steps together may spend, split evenly across them up front.
+    :param plan_token_budget: tokens all steps together may spend, split evenly across them up front and
+        reserved in the DAG run's token ledger (``dag_run_token_budget``) when the plan is accepted; a run with
+        less left sends the plan to a person (who may lower the steps' ``token_budget``) or refuses it.
     """
 
     agent_name = "workflow_coordinator"
@@ -68,4 +70,18 @@ class WorkflowCoordinatorOperator(AgentOperator):
             from airflow_aimod.operators._knowledge import router_knowledge
 
             agents, words = router_knowledge(self.conn_id)
-        return build_graph(runtime, CoordinatorTools(self.policy, agents=agents, schema=words))
+        return build_graph(runtime, CoordinatorTools(self.policy, agents=agents, schema=words,
+                                                     reserve=self._reservation(context)))
+
+    def _reservation(self, context: Context) -> Any:
+        """``reserve(tokens)`` in this DAG run's ledger (None when the AiMod store is off)."""
+        from airflow_aimod.core.store.plan_ledger import PlanReservation
+        from airflow_aimod.observability.sinks import shared_store, store_url
+        from airflow_aimod.operators._budget import configured_run_budget
+
+        url, ti = store_url(), context["ti"]
+        if url is None:
+            return None
+        limit = self.dag_run_token_budget if self.dag_run_token_budget is not None else configured_run_budget()
+        return PlanReservation(shared_store(url), dag_id=ti.dag_id, run_id=ti.run_id, plan_task_id=self.task_id,
+                               run_limit=limit).hold

@@ -19,6 +19,9 @@ def outcomes(dag, run) -> dict:
             XComModel.dag_id == dag.dag_id, XComModel.run_id == run.run_id, XComModel.key == "return_value")}
 
 
+NO_ARBITRATION = {"arbitrate": "skipped", "investigate": "skipped", "publish": "skipped"}  # no profile + anomaly pair
+
+
 def states(run) -> dict:
     return {ti.task_id: str(ti.state) for ti in run.get_task_instances()}
 
@@ -45,7 +48,8 @@ def test_a_sql_question_then_a_profile_run_as_separate_tasks_under_one_trace(wor
     assert offline_decision("How many orders are there per status? Then profile the customers table.") == "run"
     run = workflow_dag.test()
     assert str(run.state) == "success"
-    assert states(run) == {"plan": "success", "step_1": "success", "step_2": "success", "step_3": "skipped"}
+    assert states(run) == {"plan": "success", "step_1": "success", "step_2": "success", "step_3": "skipped",
+                           "plan_outcome": "success", **NO_ARBITRATION}
     out = outcomes(workflow_dag, run)
     plan = out["plan"]["result"]
     assert plan["decision"] == "run"
@@ -62,7 +66,8 @@ def test_an_unsupported_step_runs_nothing_and_says_why(workflow_dag):
     request = "Count orders by status, then bake a cake for the finance team"
     assert offline_decision(request) == "unsupported"
     run = workflow_dag.test(run_conf={"request": request})
-    assert states(run) == {"plan": "success", "step_1": "skipped", "step_2": "skipped", "step_3": "skipped"}
+    assert states(run) == {"plan": "success", "step_1": "skipped", "step_2": "skipped", "step_3": "skipped",
+                           "plan_outcome": "success", **NO_ARBITRATION}
     plan = outcomes(workflow_dag, run)["plan"]
     assert plan["result"]["decision"] == "unsupported" and "bake a cake" in plan["reason"]
 
@@ -74,7 +79,8 @@ def test_a_failed_step_does_not_stop_the_steps_that_do_not_need_it(workflow_dag)
     plan = outcomes(workflow_dag, run)["plan"]["result"]
     assert [(s["agent"], s["depends_on"]) for s in plan["steps"]] == [
         ("data_profiler", []), ("sql_agent", []), ("summarizer", ["s2"])]
-    assert states(run) == {"plan": "success", "step_1": "failed", "step_2": "success", "step_3": "success"}
+    assert states(run) == {"plan": "success", "step_1": "failed", "step_2": "success", "step_3": "success",
+                           "plan_outcome": "failed", **NO_ARBITRATION}
     out = outcomes(workflow_dag, run)
     assert out["step_2"]["status"] == "answered" and out["step_3"]["status"] == "answered"
     assert out["step_3"]["result"]["faithful"]

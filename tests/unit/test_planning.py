@@ -101,7 +101,7 @@ def test_the_same_agent_twice_on_parallel_paths_is_fine():
 
 @pytest.mark.parametrize(("agent", "needle"), [
     (None, "no agent can do"), ("wizard", "not an agent"),
-    ("task_router", "not an agent"), ("report_generator", "cannot run as a plan step"),
+    ("task_router", "not an agent"), ("etl_monitor", "cannot run as a plan step: it diagnoses"),
 ])
 def test_capabilities_no_step_has_are_unsupported(agent, needle):
     check = POLICY.check(steps(("s1", "sql_agent", (), 1.0), ("s2", agent, ("s1",), 1.0)))
@@ -135,3 +135,38 @@ def test_policy_validates_its_bounds():
     for bad in ({"max_steps": 0}, {"max_depth": 21}, {"threshold": 0}, {"token_budget": 10}):
         with pytest.raises(ConfigurationError):
             PlanPolicy(**bad)
+
+
+def test_steps_that_read_upstream_outcomes_need_a_step_to_read():
+    alone = POLICY.check(steps(("s1", "report_generator", (), 1.0)))
+    assert alone.decision == UNSUPPORTED and "depends on none" in alone.reason
+    no_profile = POLICY.check(steps(("s1", "sql_agent", (), 1.0), ("s2", "schema_validator", ("s1",), 1.0)))
+    assert no_profile.decision == UNSUPPORTED and "reads the outcome of a data_profiler step" in no_profile.reason
+    report = POLICY.check(steps(("s1", "anomaly_detector", (), 1.0), ("s2", "report_generator", ("s1",), 1.0),
+                                ("s3", "alert_manager", ("s1",), 1.0)))
+    assert report.decision == RUN
+
+
+def test_a_validator_step_after_a_profile_needs_the_plan_approved_and_then_runs():
+    check = POLICY.check(steps(("s1", "data_profiler", (), 1.0), ("s2", "schema_validator", ("s1",), 1.0)))
+    assert check.decision == HUMAN_REVIEW and "gx.update_suite by schema_validator" in check.reason
+    approved = POLICY.check(list(check.steps), reviewed=True)
+    assert approved.decision == RUN and approved.steps[1].status == "needs_approval"  # the step runs with it
+
+
+def test_a_guess_below_the_floor_is_unsupported_not_a_question():
+    check = POLICY.check(steps(("s1", "sql_agent", (), 1.0), ("s2", "alert_manager", ("s1",), 0.05)))
+    assert check.decision == UNSUPPORTED and "no agent can do" in check.reason and "0.05" in check.reason
+    unsure = POLICY.check(steps(("s1", "sql_agent", (), 1.0), ("s2", "alert_manager", ("s1",), 0.5)))
+    assert unsure.decision == HUMAN_REVIEW
+    with pytest.raises(ConfigurationError, match="floor"):
+        PlanPolicy(floor=0.9, threshold=0.85)
+
+
+def test_a_person_may_set_step_budgets_and_the_plan_reserves_their_sum():
+    raw = [{"id": "a", "agent": "sql_agent", "request": "count orders", "token_budget": 3000},
+           {"id": "b", "agent": "summarizer", "request": "summarize", "depends_on": ["a"]}]
+    check = PlanPolicy(token_budget=10_000).check(parse_steps(raw, max_items=5), reviewed=True)
+    assert [s.token_budget for s in check.steps] == [3000, 5000] and check.total_tokens == 8000
+    with pytest.raises(ConfigurationError, match="token_budget must be a whole number of tokens of at least 100"):
+        parse_steps([{**raw[0], "token_budget": 5}], max_items=5)

@@ -149,3 +149,60 @@ def test_an_envelope_without_handoff_ends_the_run_for_a_person_not_with_a_crash(
         {"allow": ["llm.call", "airflow.read", "airflow.trigger_dag"]})})
     run = h.start("count orders by status, then profile the customers table")
     assert run.state["status"] == "escalated" and "handoff" in run.state["reason"]
+
+
+class Ledger:
+    """A run ledger with ``left`` tokens: ``reserve`` holds the plan's tokens or raises, as PlanReservation does."""
+
+    def __init__(self, left):
+        self.left, self.held = left, []
+
+    def reserve(self, tokens):
+        from airflow_aimod.exceptions import BudgetExceeded
+
+        if tokens > self.left:
+            raise BudgetExceeded(f"the plan needs {tokens} tokens but the run has {self.left} left")
+        self.held.append(tokens)
+
+
+class ReservingHarness(Harness):
+    def __init__(self, url, ledger):
+        super().__init__(url)
+        self.ledger = ledger
+
+    def _runner(self, saver, thread):
+        runtime = AgentRuntime(spec=self.spec, envelope=self.spec.envelope, llm=self.model,
+                               tracer=Tracer(trace_id="plan-trace", agent=self.spec.name, sinks=[ListSink()]))
+        tools = CoordinatorTools(self.policy, agents=routing_catalog(), reserve=self.ledger.reserve)
+        return AgentRunner(build_graph(runtime, tools), saver, thread_id=thread)
+
+
+RUNNABLE = "how many orders were placed per country, then profile the customers table"
+
+
+def test_an_accepted_plan_reserves_its_total(tmp_path):
+    ledger = Ledger(30_000)
+    run = ReservingHarness(f"sqlite:///{tmp_path}/c.sqlite", ledger).start(RUNNABLE)
+    assert run.state["status"] == "answered" and run.state["result"]["reserved_tokens"] == 24_000
+    assert ledger.held == [24_000]
+
+
+def test_a_plan_the_run_cannot_afford_goes_to_a_person_and_an_unchanged_approval_is_refused(tmp_path):
+    harness = ReservingHarness(f"sqlite:///{tmp_path}/c.sqlite", Ledger(20_000))
+    paused = harness.start(RUNNABLE)
+    request = ApprovalRequest.from_payload(paused.interrupt)
+    assert "the plan needs 24000 tokens but the run has 20000 left" in request.body
+    refused = harness.resume({"decision": "approve", "reviewer": "ana"})
+    assert refused.state["status"] == "refused" and refused.state["result"]["reserved_tokens"] == 0
+    assert "the approved plan cannot run: the plan needs 24000 tokens" in refused.state["reason"]
+
+
+def test_a_person_who_lowers_the_step_budgets_lets_the_plan_run(tmp_path):
+    ledger = Ledger(20_000)
+    harness = ReservingHarness(f"sqlite:///{tmp_path}/c.sqlite", ledger)
+    plan = json.loads(ApprovalRequest.from_payload(harness.start(RUNNABLE).interrupt).editable[0].value)
+    for step in plan:
+        step["token_budget"] = 5000
+    run = harness.resume({"decision": "edit", "reviewer": "ana", "edits": {"plan": json.dumps(plan)}})
+    assert run.state["status"] == "answered" and run.state["result"]["reserved_tokens"] == 10_000
+    assert ledger.held == [10_000] and run.state["result"]["reviewed_by"] == "ana"

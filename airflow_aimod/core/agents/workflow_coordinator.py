@@ -2,15 +2,17 @@
 
 Graph: ``plan`` (one LLM call: clauses → agents, with confidences) → ``review`` (the plan policy
 decides: ``run``, ``unsupported``, or ``human_review`` — then the whole plan is shown once on
-Required Actions, and an edited plan is checked again) → end. The coordinator never touches data
-and runs nothing itself: the plan goes to XCom, and the steps run as Airflow tasks
-(``operators.workflow_coordinator.PlanStepOperator``).
+Required Actions, and an edited plan is checked again) → end. A plan that may run reserves its
+whole token budget in the DAG run's ledger first (``CoordinatorTools.reserve``); a run with too
+little left sends the plan to a person, and an approved plan that still does not fit is refused.
+The coordinator never touches data and runs nothing itself: the plan goes to XCom, and the steps run
+as Airflow tasks (``operators.plan_step.PlanStepOperator``).
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from langgraph.graph import END, START, StateGraph
@@ -22,14 +24,16 @@ from airflow_aimod.core.permissions import Action
 from airflow_aimod.core.planning import HUMAN_REVIEW, RUN, UNSUPPORTED, PlanCheck, PlanPolicy, parse_steps
 from airflow_aimod.core.prompts import plan_messages
 from airflow_aimod.core.state import AgentState, Status
-from airflow_aimod.exceptions import ConfigurationError
+from airflow_aimod.exceptions import BudgetExceeded, ConfigurationError
 
 
 class CoordinatorTools:
-    """What the coordinator plans with: the policy, the agents a step may name, the warehouse's words."""
+    """What the coordinator plans with: the policy, the agents a step may name, the warehouse's words, and
+    ``reserve(tokens)``, which holds the plan's tokens in the run's ledger or raises ``BudgetExceeded``."""
 
-    def __init__(self, policy: PlanPolicy, *, agents: Sequence[Mapping[str, Any]], schema: Sequence[str] = ()) -> None:
-        self.policy, self.agents, self.schema = policy, list(agents), list(schema)
+    def __init__(self, policy: PlanPolicy, *, agents: Sequence[Mapping[str, Any]], schema: Sequence[str] = (),
+                 reserve: Callable[[int], None] | None = None) -> None:
+        self.policy, self.agents, self.schema, self.reserve = policy, list(agents), list(schema), reserve
 
 
 def build_graph(runtime: AgentRuntime, tools: CoordinatorTools) -> StateGraph:
@@ -49,9 +53,10 @@ def approval_request(state: AgentState, check: PlanCheck) -> ApprovalRequest:
     rows = ["| id | agent | request | depends on | confidence | note |", "|---|---|---|---|---|---|"]
     rows += [f"| {s.id} | {s.agent or '—'} | {_cell(s.request)} | {', '.join(s.depends_on) or '—'} | "
              f"{s.confidence:.2f} | {_cell(s.note) or 'ok'} |" for s in check.steps]
-    plan = json.dumps([{k: v for k, v in s.to_dict().items() if k in ("id", "agent", "request", "depends_on")}
+    plan = json.dumps([{k: v for k, v in s.to_dict().items() if k in ("id", "agent", "request", "depends_on",
+                                                                        "token_budget")}
                        for s in check.steps], indent=1)
-    editable = (EditableField("plan", plan, "the steps as JSON: [{id, agent, request, depends_on}]"),)
+    editable = (EditableField("plan", plan, "the steps as JSON: [{id, agent, request, depends_on, token_budget}]"),)
     trace = state.get("trace_id")
     body = request_body(reasons=check.reasons or ("the plan needs a person",), question=state.get("request"),
                         sections=["**Plan:**", "", *rows, ""], trace_id=trace, editable=editable,
@@ -100,7 +105,10 @@ class _CoordinatorNodes:
     def review(self, state: AgentState) -> dict[str, Any]:
         check = _check_of(state["work"]["check"], state["work"]["reasons"])
         if check.decision == RUN:
-            return self._end("review", Status.ANSWERED, check)
+            short = self._hold(check)
+            if short is None:
+                return self._end("review", Status.ANSWERED, check)
+            check = PlanCheck(HUMAN_REVIEW, check.steps, (*check.reasons, short))
         if check.decision == UNSUPPORTED:
             return self._end("review", Status.REFUSED, check)
         request = approval_request(state, check)
@@ -117,14 +125,28 @@ class _CoordinatorNodes:
         again = policy.check(list(steps), reviewed=True)
         if again.decision != RUN:
             return self._end("review", Status.REFUSED, again, f"the approved plan still fails: {again.reason}", decided)
+        if (short := self._hold(again)) is not None:
+            return self._end("review", Status.REFUSED, again, f"the approved plan cannot run: {short}", decided)
         return self._end("review", Status.ANSWERED, again, f"{decision.who()} approved the plan", decided,
                          reviewed_by=decision.who())
+
+    def _hold(self, check: PlanCheck) -> str | None:
+        """Reserve the plan's tokens in the run's ledger; None when held, else why not."""
+        if self.tools.reserve is None:
+            return None
+        try:
+            self.tools.reserve(check.total_tokens)
+        except BudgetExceeded as exc:
+            return str(exc)
+        return None
 
     def _end(self, node: str, status: Status, check: PlanCheck, reason: str | None = None,
              decided: Mapping[str, Any] | None = None, reviewed_by: str | None = None) -> dict[str, Any]:
         decision = check.decision if status == Status.ANSWERED or check.decision == UNSUPPORTED else "refused"
+        held = status == Status.ANSWERED and check.decision == RUN and self.tools.reserve is not None
         result = {**check.to_dict(), "decision": decision, "reason": reason or check.reason,
-                  "token_budget": self.tools.policy.token_budget, "reviewed_by": reviewed_by}
+                  "token_budget": self.tools.policy.token_budget, "reviewed_by": reviewed_by,
+                  "reserved_tokens": check.total_tokens if held else 0}
         decided = dict(decided or {})
         confidence = min((s.confidence for s in check.steps), default=0.0)
         return self.rt.finish(node, status, result["reason"], events=decided.pop("events", ()), result=result,

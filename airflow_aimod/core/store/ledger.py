@@ -20,7 +20,7 @@ from typing import Any
 from airflow_aimod.exceptions import BudgetExceeded, ConfigurationError
 
 _SPENT = "COALESCE(SUM(tokens + reserved), 0)"
-_RUN_SPENT = f"SELECT {_SPENT} FROM aimod_token_ledger WHERE dag_id = ? AND run_id = ?"
+RUN_SPENT = f"SELECT {_SPENT} FROM aimod_token_ledger WHERE dag_id = ? AND run_id = ?"
 
 
 @dataclass(frozen=True)
@@ -53,7 +53,7 @@ class TokenLedger:
     # -- reads -------------------------------------------------------------------------------
     def run_spent(self) -> int:
         """Tokens spent or held by every task of the run, every try."""
-        return int(self.store.fetch(_RUN_SPENT, (self.scope.dag_id, self.scope.run_id))[0][0])
+        return int(self.store.fetch(RUN_SPENT, (self.scope.dag_id, self.scope.run_id))[0][0])
 
     def earlier_tries(self) -> dict[str, int]:
         """Task type → tokens this task instance's earlier tries spent (or held when they died)."""
@@ -69,21 +69,22 @@ class TokenLedger:
         with self.store.locked(self.scope.lock_key()) as conn:
             if self.run_limit is not None:
                 run = (self.scope.dag_id, self.scope.run_id)
-                spent = int(conn.execute(self.store.sql(_RUN_SPENT), run).fetchone()[0])
+                spent = int(conn.execute(self.store.sql(RUN_SPENT), run).fetchone()[0])
                 if spent + tokens > self.run_limit:
                     raise BudgetExceeded(
                         f"DAG run token budget exhausted: the agent tasks of run {self.scope.run_id!r} of "
                         f"{self.scope.dag_id!r} spent or hold {spent} of {self.run_limit} tokens and the next call "
                         f"needs up to {tokens}; raise dag_run_token_budget or shorten the requests")
-            self._add(conn, task, tokens=0, reserved=tokens)
+            self.add(conn, task, tokens=0, reserved=tokens)
 
     def settle(self, task: str, reserved: int, used: int) -> None:
         """Turn a reservation of ``reserved`` tokens into the ``used`` ones the backend reported."""
         with self.store.locked(self.scope.lock_key()) as conn:
-            self._add(conn, task, tokens=used, reserved=-reserved)
+            self.add(conn, task, tokens=used, reserved=-reserved)
 
     # -- plumbing ----------------------------------------------------------------------------
-    def _add(self, conn: Any, task: str, *, tokens: int, reserved: int) -> None:
+    def add(self, conn: Any, task: str, *, tokens: int, reserved: int) -> None:
+        """Add ``tokens`` spent and ``reserved`` held to this task's row, inside the caller's locked transaction."""
         s = self.scope
         conn.execute(self.store.sql(
             "INSERT INTO aimod_token_ledger (dag_id, run_id, task_key, try_number, task_type, tokens, reserved, "
