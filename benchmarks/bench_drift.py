@@ -10,6 +10,10 @@ Evidently 0.7.23 does not import with pandas 3, so it runs in its own throwaway 
     .venv/bin/uv venv /tmp/aimod-evidently --python 3.11
     .venv/bin/uv pip install --python /tmp/aimod-evidently/bin/python "evidently==0.7.23" "pandas<3"
     .venv/bin/python benchmarks/bench_drift.py [--evidently-python /tmp/aimod-evidently/bin/python] [--repeat 3]
+
+``--quick`` (what the suite runs, no Evidently venv needed): one repeat, and the baseline is the bare scipy
+test per column on the same data (``ks_2samp`` for numbers, ``chi2_contingency`` for categories) — what any
+per-column drift check costs at least.
 """
 
 from __future__ import annotations
@@ -82,6 +86,31 @@ def ours(ref: pd.DataFrame, cur: pd.DataFrame, repeat: int) -> dict:
     return {"seconds": statistics.median(times), "drifted": sorted(report.drifted), "verdict": report.verdict}
 
 
+def bare_scipy(ref: pd.DataFrame, cur: pd.DataFrame, repeat: int) -> dict:
+    """One scipy test per column and nothing else: the floor of any per-column drift check."""
+    from scipy.stats import chi2_contingency, ks_2samp
+
+    def run() -> list[str]:
+        drifted = []
+        for c in ref.columns:
+            if c in CATEGORICAL:
+                table = pd.crosstab(pd.concat([ref[c], cur[c]]), np.r_[np.zeros(len(ref)), np.ones(len(cur))])
+                p = chi2_contingency(table.to_numpy())[1]
+            else:
+                p = ks_2samp(ref[c].to_numpy(), cur[c].to_numpy()).pvalue
+            if p < 0.05:
+                drifted.append(c)
+        return drifted
+
+    run()  # warm-up
+    times = []
+    for _ in range(repeat):
+        started = time.perf_counter()
+        drifted = run()
+        times.append(time.perf_counter() - started)
+    return {"seconds": statistics.median(times), "drifted": sorted(drifted)}
+
+
 def evidently(python: str, ref: pd.DataFrame, cur: pd.DataFrame, repeat: int, tmp: Path) -> dict:
     ref.to_csv(tmp / "ref.csv", index=False)
     cur.to_csv(tmp / "cur.csv", index=False)
@@ -96,7 +125,14 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--evidently-python", default="/tmp/aimod-evidently/bin/python")
     parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--quick", action="store_true", help="one repeat against bare scipy tests (the suite runs this)")
     args = parser.parse_args()
+    if args.quick:
+        for name, (ref, cur) in datasets().items():
+            a, b = ours(ref, cur, 1), bare_scipy(ref, cur, 1)
+            print(f"{name:>5}: aimod {a['seconds']:.3f} s {a['verdict']} {a['drifted']} | bare scipy "
+                  f"{b['seconds']:.3f} s {b['drifted']} | time ratio aimod/scipy {a['seconds'] / b['seconds']:.2f}")
+        return
     with tempfile.TemporaryDirectory() as tmp:
         for name, (ref, cur) in datasets().items():
             a, b = ours(ref, cur, args.repeat), evidently(args.evidently_python, ref, cur, args.repeat, Path(tmp))

@@ -23,6 +23,9 @@ REPO = Path(__file__).resolve().parents[2]
     ("bench_schema_selection.py", [], "smaller"),
     ("bench_dashboard.py", ["--quick"], "SQLite"),
     ("bench_parse_cost.py", ["--quick"], "parse-cost ratio"),
+    ("bench_drift.py", ["--quick"], "time ratio aimod/scipy"),
+    ("bench_training.py", ["--runs", "1"], "ratio agent/direct"),
+    ("bench_unseen.py", [], "with/without"),
 ])
 def test_the_benchmark_runs_and_prints_its_ratio(script, args, prints):
     proc = subprocess.run([sys.executable, str(REPO / "benchmarks" / script), *args], capture_output=True,
