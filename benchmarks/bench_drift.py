@@ -125,7 +125,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--evidently-python", default="/tmp/aimod-evidently/bin/python")
     parser.add_argument("--repeat", type=int, default=3)
-    parser.add_argument("--quick", action="store_true", help="one repeat against bare scipy tests (the suite runs this)")
+    parser.add_argument("--quick", action="store_true", help="one repeat against bare scipy tests (the suite)")
     args = parser.parse_args()
     if args.quick:
         for name, (ref, cur) in datasets().items():
