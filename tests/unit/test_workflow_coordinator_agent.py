@@ -83,7 +83,9 @@ def test_an_unsure_step_pauses_the_whole_plan_once_and_approval_runs_it(harness)
     paused = h.start("check the payments table for nulls and outliers, then summarize the findings")
     assert paused.paused
     request = ApprovalRequest.from_payload(paused.interrupt)
-    assert request.action == "handoff" and "| s1 | data_profiler |" in request.body and "below 0.85" in request.body
+    # "nulls and outliers" splits between the profiler and the anomaly detector: either best guess, unsure
+    assert request.action == "handoff" and "below 0.85" in request.body
+    assert "| s1 | data_profiler |" in request.body or "| s1 | anomaly_detector |" in request.body
     assert json.loads(request.editable[0].value)[1]["agent"] == "summarizer"
     done = h.resume({"decision": "approve", "reviewer": "ana"})
     result = done.state["result"]
