@@ -42,7 +42,8 @@ def get_provider_info() -> dict:
                                 "airflow_aimod.operators.drift", "airflow_aimod.operators.model_evaluator",
                                 "airflow_aimod.operators.experiment_tracker", "airflow_aimod.operators.training",
                                 "airflow_aimod.operators.workflow_coordinator",
-                                "airflow_aimod.operators.plan_step"]},
+                                "airflow_aimod.operators.plan_step",
+                                "airflow_aimod.operators.store_retention"]},
         ],
         "sensors": [
             {"integration-name": "AiMod", "python-modules": ["airflow_aimod.sensors.approval"]},
