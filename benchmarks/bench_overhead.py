@@ -28,6 +28,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 DAGS = {"agent": "aimod_bench_overhead_agent", "baseline": "aimod_bench_overhead_sql"}
 TARGET_MS = 300.0
+MARK = "BENCH_OVERHEAD_RESULT "
 
 
 def environment(home: Path) -> dict[str, str]:
@@ -72,7 +73,7 @@ class Session:
     def __init__(self) -> None:
         from airflow.dag_processing.dagbag import DagBag
 
-        bag = DagBag(dag_folder=str(REPO / "benchmarks" / "dags" / "aimod_bench_overhead.py"), include_examples=False)
+        bag = DagBag(dag_folder=str(REPO / "benchmarks" / "dags" / "aimod_bench_overhead.py"))
         if bag.import_errors:
             raise SystemExit(f"benchmark DAGs do not import: {bag.import_errors}")
         self.dags = {kind: bag.get_dag(dag_id) for kind, dag_id in DAGS.items()}
@@ -93,10 +94,11 @@ class Session:
         out = {"ms": ti.duration * 1000}
         if kind == "agent":
             out["phases"] = split(self.collector.events)
-            result = ti.xcom_pull(task_ids="answer") or {}
-            if not result.get("sql") or result.get("status") != "answered":
-                raise SystemExit(f"the agent did not answer: {result.get('status')} {result.get('reason')}")
-            self.sql = result["sql"]
+            outcome = ti.xcom_pull(task_ids="answer") or {}
+            sql = (outcome.get("result") or {}).get("sql")
+            if not sql or outcome.get("status") != "answered":
+                raise SystemExit(f"the agent did not answer: {outcome.get('status')} {outcome.get('reason')}")
+            self.sql = sql
         return out
 
 
@@ -120,7 +122,10 @@ def cold(runs: int, home: Path) -> dict[str, list[dict]]:
                                   text=True, timeout=600, cwd=REPO, env={**os.environ, **environment(home)})
             if proc.returncode != 0:
                 raise SystemExit(f"cold {kind} run failed:\n{proc.stdout[-1500:]}\n{proc.stderr[-1500:]}")
-            result = json.loads(proc.stdout.strip().splitlines()[-1])
+            marked = [line for line in proc.stdout.splitlines() if line.startswith(MARK)]
+            if not marked:
+                raise SystemExit(f"cold {kind} run printed no result:\n{proc.stdout[-1500:]}\n{proc.stderr[-1500:]}")
+            result = json.loads(marked[-1][len(MARK):])
             sql = result.pop("sql", sql)
             found[kind].append(result)
     return found
@@ -130,7 +135,7 @@ def one(kind: str, sql: str) -> None:
     session = Session()
     session.sql = sql or None
     result = session.once(kind)
-    print(json.dumps({**result, "sql": session.sql}))
+    print(MARK + json.dumps({**result, "sql": session.sql}))
 
 
 def report(title: str, found: dict[str, list[dict]]) -> float:

@@ -9,6 +9,7 @@ A resumed task passes ``Resume``: the thread id and trace id saved at the pause,
 from __future__ import annotations
 
 from collections.abc import Callable
+from contextlib import ExitStack
 from dataclasses import dataclass
 from typing import Any
 
@@ -89,7 +90,9 @@ def run_agent(*, spec: AgentSpec, envelope: Envelope, llm_conn_id: str, request:
     with phases.phase("graph"):
         builder = build(runtime)
     url = checkpoint_url or default_checkpoint_url()
-    with phases.phase("checkpoint"), open_checkpointer(url, setup=resume is None) as saver:
+    with ExitStack() as opened:
+        with phases.phase("checkpoint"):
+            saver = opened.enter_context(open_checkpointer(url, setup=resume is None))
         with phases.phase("compile"):
             runner = AgentRunner(builder, saver, thread_id=resume.thread_id if resume else thread_id(context))
         with phases.phase("run"):
