@@ -23,6 +23,8 @@ REPO = Path(__file__).resolve().parents[2]
     ("bench_schema_selection.py", [], "smaller"),
     ("bench_dashboard.py", ["--quick"], "SQLite"),
     ("bench_parse_cost.py", ["--quick"], "parse-cost ratio"),
+    ("bench_overhead.py", ["--quick"], "warm extra beyond the model call"),
+    ("bench_store_scale.py", ["--quick"], "slowest page call p95"),
 ])
 def test_the_benchmark_runs_and_prints_its_ratio(script, args, prints):
     proc = subprocess.run([sys.executable, str(REPO / "benchmarks" / script), *args], capture_output=True,
