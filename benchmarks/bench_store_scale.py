@@ -50,7 +50,7 @@ def page_calls(q: DashboardQueries, trace_id: str) -> dict:
             attention=q.attention(window=WINDOW, now=NOW, runs=runs, limit=50)))
 
     return {
-        "health": lambda: (q.agent_health(window=WINDOW, now=NOW), q.series(window=WINDOW, now=NOW, buckets=24)),
+        "health": lambda: health(q),
         "business": lambda: q.business(window=WINDOW, now=NOW),
         "traces": lambda: q.requests(window=WINDOW, now=NOW, limit=50),
         "attention": lambda: q.attention(window=WINDOW, now=NOW),
@@ -58,6 +58,11 @@ def page_calls(q: DashboardQueries, trace_id: str) -> dict:
         "approvals/pending": lambda: q.pending_approvals(limit=100),
         "page": page,
     }
+
+
+def health(q: DashboardQueries) -> tuple:
+    runs = q.runs(window=WINDOW, now=NOW)
+    return q.agent_health(window=WINDOW, now=NOW, runs=runs), q.series(window=WINDOW, now=NOW, buckets=24, runs=runs)
 
 
 def p95_ms(fn, calls: int) -> float:
