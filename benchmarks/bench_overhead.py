@@ -147,8 +147,8 @@ def report(title: str, found: dict[str, list[dict]]) -> float:
     medians = {name: statistics.median(p.get(name, 0.0) for p in phases) for name in names}
     beyond = statistics.median(r["ms"] - r["phases"]["model"] for r in found["agent"]) - base
     print(f"{title}: agent task p50 {agent:.0f} ms, SQLExecuteQueryOperator (baseline) p50 {base:.0f} ms, "
-          f"extra {agent - base:.0f} ms ({agent / base:.1f}x the baseline), extra beyond the model call {beyond:.0f} ms "
-          f"({len(found['agent'])} runs each)")
+          f"extra {agent - base:.0f} ms ({agent / base:.1f}x the baseline), "
+          f"extra beyond the model call {beyond:.0f} ms ({len(found['agent'])} runs each)")
     print("  agent phases, p50 ms: " + ", ".join(f"{name} {ms:.1f}" for name, ms in medians.items()))
     return beyond
 

@@ -91,6 +91,19 @@ def measure(url: str, events: int, calls: int, purge: bool) -> dict:
         return row
 
 
+def describe(dialect: str, events: int, row: dict, calls_ms: dict[str, float]) -> str:
+    """One result line: volume, fill time, p95 per call, the baseline and the purge."""
+    text = (f"{dialect:<8} {events:>9,} events {events // 10:>8,} outcomes | fill {row['fill_s']:6.1f} s | p95 ms: "
+            + ", ".join(f"{k} {v:.0f}" for k, v in calls_ms.items())
+            + f" | baseline COUNT(*) {row['baseline']:.1f} ms, "
+              f"page/baseline {calls_ms['page'] / max(row['baseline'], 1e-3):.0f}x")
+    if "purge" in row:
+        seconds, deleted = row["purge"]
+        rate = deleted / max(seconds, 1e-6)
+        text += f" | retention 7 d: {deleted:,} rows deleted in {seconds:.1f} s ({rate:,.0f} rows/s)"
+    return text
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--volumes", default="10000,100000,1000000", help="event counts (outcomes: a tenth)")
@@ -111,12 +124,7 @@ def main() -> int:
                     row = measure(url, events, calls, purge)
             calls_ms = {k: v for k, v in row.items() if k not in ("fill_s", "baseline", "purge")}
             worst = max(worst, *calls_ms.values())
-            text = (f"{dialect:<8} {events:>9,} events {events // 10:>8,} outcomes | fill {row['fill_s']:6.1f} s | p95 ms: "
-                    + ", ".join(f"{k} {v:.0f}" for k, v in calls_ms.items())
-                    + f" | baseline COUNT(*) {row['baseline']:.1f} ms, page/baseline {calls_ms['page'] / row['baseline']:.0f}x")
-            if "purge" in row:
-                seconds, deleted = row["purge"]
-                text += f" | retention 7 d: {deleted:,} rows deleted in {seconds:.1f} s ({deleted / seconds:,.0f} rows/s)"
+            text = describe(dialect, events, row, calls_ms)
             print(text, flush=True)
             lines.append(text)
     verdict = "PASS" if worst <= LIMIT_MS else "ABOVE LIMIT"
