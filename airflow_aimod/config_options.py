@@ -34,6 +34,11 @@ OPTIONS: dict[str, dict[str, Any]] = {
         "URL of the AiMod store (sqlite:////abs/path or postgresql://...), or 'off' to keep no store (no "
         "dashboard, no token ledger across retries). Empty (and no store_conn_id): an embedded SQLite file "
         "$AIRFLOW_HOME/aimod/store.sqlite.\n", "sqlite:////opt/airflow/aimod/store.sqlite"),
+    "store_retention_days": _option(
+        "Days the AiMod store keeps events, finished outcomes and token-ledger rows; the maintenance DAG "
+        "aimod_store_maintenance (StoreRetentionOperator) deletes older ones in small batches, without locking "
+        "tasks that write meanwhile. Runs still waiting for a person are kept whatever their age.\n", "30",
+        type_="integer", default="90"),
     "price_table": _option(
         "JSON object: model name -> price per 1000 input and output tokens, used for the cost of each run on "
         "the dashboard. Empty: costs are not computed (the dashboard names the unpriced models).\n",

@@ -44,7 +44,8 @@ def get_provider_info() -> dict:
                                 "airflow_aimod.operators.feature_engineer", "airflow_aimod.operators.model_fit",
                                 "airflow_aimod.operators.workflow_coordinator",
                                 "airflow_aimod.operators.plan_step", "airflow_aimod.operators.plan_outcome",
-                                "airflow_aimod.operators.plan_arbitration"]},
+                                "airflow_aimod.operators.plan_arbitration",
+                                "airflow_aimod.operators.store_retention"]},
         ],
         "sensors": [
             {"integration-name": "AiMod", "python-modules": ["airflow_aimod.sensors.approval"]},

@@ -25,8 +25,8 @@ URL_EXTRAS = ("sslmode", "sslrootcert", "sslcert", "sslkey", "options", "applica
 
 
 def aimod_setting(key: str) -> str:
-    """``[aimod] key`` stripped, else the default declared in ``config_options`` (``""`` for every option
-    but ``learn_from_approvals``); ``key`` must be declared there, so ``airflow config list`` shows everything this package reads."""
+    """``[aimod] key`` stripped, else the default declared in ``config_options`` (``""`` unless a
+    default is declared); ``key`` must be declared there, so ``airflow config list`` shows everything this package reads."""
     from airflow.configuration import conf
 
     from airflow_aimod.config_options import OPTIONS, SECTION

@@ -91,21 +91,53 @@ def answer_and_time(stack: AirflowStack, dag_id: str, run_id: str, timeout: floa
     raise RuntimeError(f"{dag_id}/{run_id} did not finish within {timeout:.0f}s")
 
 
-def run(runs: int, parallelism: int) -> dict:
+def answer_early(stack: AirflowStack, kind: str, run_id: str, timeout: float = 300) -> tuple[str, bool]:
+    """Trigger ``run_id``, answer Approve as soon as its task awaits input (before the scheduler may have
+    processed the exit of the worker that parked it); its end state, and whether that exit was processed."""
+    dag_id = DAGS[kind]
+    resp = stack.api("POST", f"/dags/{dag_id}/dagRuns", user=USER, timeout=120,
+                     json={"dag_run_id": run_id, "logical_date": None})
+    assert resp.status_code == 200, resp.text
+    stack.wait_for(lambda: get(stack, ti_path(dag_id, run_id)).get("state") == "awaiting_input" or None,
+                   timeout=timeout, every=0.2, what=f"{dag_id}/{run_id} awaiting input")
+    exited = stack.worker_exited(dag_id, run_id, TASK)
+    resp = stack.api("PATCH", f"{ti_path(dag_id, run_id)}/-1/hitlDetails", user=USER, timeout=120,
+                     json={"chosen_options": ["Approve"], "params_input": {}})
+    if resp.status_code != 200:
+        return f"answer refused {resp.status_code}", exited
+    state = stack.wait_for(lambda: (s := get(stack, ti_path(dag_id, run_id)).get("state")) in DONE and s or None,
+                           timeout=timeout, every=0.2, what=f"{dag_id}/{run_id} to finish after the answer")
+    return str(state), exited
+
+
+def resume_phases(stack: AirflowStack, dag_id: str, run_id: str) -> dict[str, float]:
+    """Milliseconds per phase of the resumed agent task, from the ``timing`` event it logged."""
+    for event in reversed(stack.agent_events(dag_id, run_id, TASK)):
+        if event.get("kind") == "timing" and (event.get("data") or {}).get("resumed"):
+            return dict(event["data"]["phases_ms"])
+    return {}
+
+
+PRELOAD = {"AIRFLOW__CORE__MP_START_METHOD": "forkserver",
+           "AIRFLOW__CORE__MP_FORKSERVER_PRELOAD": "airflow,airflow.executors.local_executor,airflow_aimod.preload"}
+
+
+def run(runs: int, parallelism: int, preload: bool = False, early_runs: int = 0) -> dict:
     root = Path(tempfile.mkdtemp(prefix="aimod-bench-approval-"))
-    result = measure(root, runs, parallelism)  # on an error the logs stay in root
+    result = measure(root, runs, parallelism, PRELOAD if preload else {}, early_runs)  # an error keeps the logs
     shutil.rmtree(root, ignore_errors=True)
     return result
 
 
-def measure(root: Path, runs: int, parallelism: int) -> dict:
+def measure(root: Path, runs: int, parallelism: int, extra_env: dict[str, str], early_runs: int = 0) -> dict:
     """Start the stack under ``root``, park ``runs`` requests per DAG, answer them one by one."""
     build_warehouse(root / "warehouse.db")
     with throwaway_database("aimod_bench") as metadata, throwaway_database("aimod_bench_ckpt") as checkpoints:
         env = {"AIRFLOW__AIMOD__CHECKPOINT_URL": checkpoints,
                "AIRFLOW_CONN_AIMOD_WAREHOUSE": json.dumps({"conn_type": "sqlite", "host": str(root / "warehouse.db")}),
                "AIRFLOW_CONN_AIMOD_LLM_DEFAULT": json.dumps({"conn_type": "aimod_llm",
-                                                             "extra": {"backend": "offline"}})}
+                                                             "extra": {"backend": "offline"}}),
+               **extra_env}
         stack = AirflowStack(home=root / "airflow", database_url=metadata, dags_folder=Path(__file__).parent / "dags",
                              users={USER: "bench-pw-1"}, env=env, parallelism=parallelism)
         try:
@@ -121,19 +153,30 @@ def measure(root: Path, runs: int, parallelism: int) -> dict:
             held = stack.wait_for(lambda: all_parked(stack, order), timeout=900, every=3,
                                   what=f"{len(order)} requests parked")
             times: dict[str, list[tuple[float, float]]] = {kind: [] for kind in DAGS}
+            phases: list[dict[str, float]] = []
             for kind, run_id in order:
                 times[kind].append(answer_and_time(stack, DAGS[kind], run_id))
+                if kind == "agent":
+                    phases.append(resume_phases(stack, DAGS[kind], run_id))
+            early: dict[str, list[tuple[str, bool]]] = {kind: [] for kind in DAGS}
+            for i in range(early_runs):  # alternating, like the timed answers
+                for kind in DAGS:
+                    early[kind].append(answer_early(stack, kind, f"early-{i}"))
         finally:
             stack.stop()
-    return {"held": held, "times": times, "waiting": len(order)}
+    return {"held": held, "times": times, "waiting": len(order), "phases": phases, "early": early}
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=3, help="runs per DAG (default 3)")
     parser.add_argument("--parallelism", type=int, default=2)
+    parser.add_argument("--preload", action="store_true",
+                        help="LocalExecutor workers forked from a fork server that imported airflow_aimod.preload")
+    parser.add_argument("--early", type=int, default=0, metavar="N",
+                        help="then N more runs per DAG answered as soon as they await input (the 3.3.2 race)")
     args = parser.parse_args()
-    result = run(args.runs, args.parallelism)
+    result = run(args.runs, args.parallelism, args.preload, args.early)
     held = result["held"]
     slots = held.get("running", 0) + held.get("queued", 0)
     print(f"while {result['waiting']} requests waited (parallelism {args.parallelism}): states {held}; "
@@ -144,8 +187,16 @@ def main() -> int:
     labels = {"agent": "SQLAgentOperator(hitl=True)", "baseline": "ApprovalOperator (baseline)"}
     for kind, (resumed, done) in medians.items():
         print(f"{labels[kind]:<34} {len(result['times'][kind]):>7} {resumed:>12.2f} {done:>12.2f}")
+    if phases := [p for p in result["phases"] if p]:
+        names = list(dict.fromkeys(name for p in phases for name in p))
+        print("resumed agent task, median ms per phase: " + ", ".join(
+            f"{name} {statistics.median(p.get(name, 0.0) for p in phases):.0f}" for name in names))
     agent, base = medians["agent"], medians["baseline"]
     print(f"{'agent/baseline':<34} {'':>7} {agent[0] / base[0]:>11.2f}x {agent[1] / base[1]:>11.2f}x")
+    for kind, ends in result["early"].items():
+        if ends:
+            print(f"answered on parking, {labels[kind]}: " + ", ".join(
+                f"{state}{'' if exited else ' (worker exit not yet processed)'}" for state, exited in ends))
     return 0 if slots == 0 else 1
 
 

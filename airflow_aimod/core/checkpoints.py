@@ -4,7 +4,8 @@
 embedded default; ``postgresql://...`` uses langgraph-checkpoint-postgres over
 psycopg 3. Savers are opened as context managers and set up (tables created) once;
 Postgres set-up holds an advisory lock, because tasks starting together on a fresh
-database otherwise race in the saver's migrations (duplicate key, deadlock).
+database otherwise race in the saver's migrations (duplicate key, deadlock). A resumed run
+passes ``setup=False``: its pause wrote the checkpoint, so the tables exist.
 """
 
 from __future__ import annotations
@@ -24,36 +25,43 @@ SETUP_LOCK = 0x61696D6F64_01  # pg_advisory_lock key serialising saver set-up ("
 
 
 @contextlib.contextmanager
-def open_checkpointer(url: str) -> Iterator[Any]:
-    """Yield a ready checkpointer for ``url``; close it afterwards."""
+def open_checkpointer(url: str, *, setup: bool = True) -> Iterator[Any]:
+    """Yield a ready checkpointer for ``url``; close it afterwards. ``setup=False`` skips creating
+    the tables (a resume: the pause created them)."""
     if url.startswith("memory://"):
         from langgraph.checkpoint.memory import InMemorySaver
 
         yield InMemorySaver()
     elif url.startswith("sqlite:///"):
-        yield from _sqlite(sqlite_path(url))
+        yield from _sqlite(sqlite_path(url), setup)
     elif url.startswith(("postgresql://", "postgres://")):
-        yield from _postgres(url)
+        yield from _postgres(url, setup)
     else:
         raise ConfigurationError(f"unsupported checkpoint URL {url!r}: use one of {', '.join(SCHEMES)}")
 
 
-def _sqlite(path: Path) -> Iterator[Any]:
+def _sqlite(path: Path, setup: bool) -> Iterator[Any]:
     from langgraph.checkpoint.sqlite import SqliteSaver
 
     conn = connect_wal(path, timeout_s=30.0, check_same_thread=False)
     try:
         saver = SqliteSaver(conn)
-        saver.setup()
+        if setup:
+            saver.setup()
+        else:
+            saver.is_setup = True  # the saver's own flag: it would otherwise run its DDL on first use
         yield saver
     finally:
         conn.close()
 
 
-def _postgres(url: str) -> Iterator[Any]:
+def _postgres(url: str, setup: bool) -> Iterator[Any]:
     from langgraph.checkpoint.postgres import PostgresSaver
 
     with PostgresSaver.from_conn_string(url) as saver:  # an autocommit connection: the lock is the session's
+        if not setup:
+            yield saver
+            return
         _lock_setup(saver.conn)
         try:
             saver.setup()

@@ -43,10 +43,13 @@ class AgentRunner:
 
     def resume(self, answer: dict[str, Any]) -> RunResult:
         """Continue a paused run with a person's ``answer``."""
-        from langgraph.types import Command
-
         if self.pending() is None:
             raise RuntimeError(f"thread {self.thread_id} is not waiting for a decision")
+        return self._answer(answer)
+
+    def _answer(self, answer: dict[str, Any]) -> RunResult:
+        from langgraph.types import Command
+
         self.graph.invoke(Command(resume=answer), self.config)
         return self._result()
 
@@ -56,9 +59,9 @@ class AgentRunner:
         A worker can die after the answer was applied but before the run ended: the remaining nodes
         then run from the last checkpoint (LangGraph is at-least-once per node).
         """
-        if self.pending() is not None:
-            return self.resume(answer)
-        snapshot = self.graph.get_state(self.config)
+        snapshot = self.graph.get_state(self.config)  # one read of the checkpoint decides
+        if _interrupt(snapshot) is not None:
+            return self._answer(answer)
         if not snapshot.values:
             raise RuntimeError(f"no checkpoint for thread {self.thread_id}: check the checkpoint URL")
         if snapshot.next:
@@ -67,16 +70,20 @@ class AgentRunner:
 
     def pending(self) -> dict[str, Any] | None:
         """The interrupt payload the thread waits on, or ``None``."""
-        snapshot = self.graph.get_state(self.config)
-        for task in snapshot.tasks:
-            for item in getattr(task, "interrupts", ()) or ():
-                return item.value
-        return None
+        return _interrupt(self.graph.get_state(self.config))
 
     def _result(self) -> RunResult:
-        state = dict(self.graph.get_state(self.config).values)
-        payload = self.pending()
+        snapshot = self.graph.get_state(self.config)
+        state, payload = dict(snapshot.values), _interrupt(snapshot)
         if payload is not None:
             state["status"] = Status.NEEDS_APPROVAL.value
             state["reason"] = "waiting for a person's approval: " + "; ".join(payload.get("reasons") or [])
         return RunResult(AgentState(**state), payload, self.thread_id)
+
+
+def _interrupt(snapshot: Any) -> dict[str, Any] | None:
+    """The interrupt payload a state snapshot waits on, or ``None``."""
+    for task in snapshot.tasks:
+        for item in getattr(task, "interrupts", ()) or ():
+            return item.value
+    return None

@@ -18,7 +18,8 @@ from typing import Any, Protocol
 
 from airflow_aimod.core.redaction import scrub_data
 
-EVENT_KINDS = frozenset({"llm_call", "tool_call", "guard", "transition", "approval", "handoff", "error"})
+EVENT_KINDS = frozenset({"llm_call", "tool_call", "guard", "transition", "approval", "handoff", "error",
+                         "timing"})
 
 log = logging.getLogger("airflow_aimod.events")
 

@@ -9,10 +9,12 @@ A resumed task passes ``Resume``: the thread id and trace id saved at the pause,
 from __future__ import annotations
 
 from collections.abc import Callable
+from contextlib import ExitStack
 from dataclasses import dataclass
 from typing import Any
 
 from airflow_aimod.core.approval import ApprovalDecision
+from airflow_aimod.core.phases import PhaseTimer
 from airflow_aimod.core.permissions import Envelope
 from airflow_aimod.core.registry import AgentSpec
 
@@ -56,38 +58,53 @@ def upstream_trace_id(context: Any, task: Any) -> str | None:
 def run_agent(*, spec: AgentSpec, envelope: Envelope, llm_conn_id: str, request: str, context: Any,
               build: Callable[[Any], Any], trace_id: str | None, dialect: str = "sqlite",
               checkpoint_url: str | None = None, resume: Resume | None = None,
-              dag_run_token_budget: int | None = None, plan_task_id: str | None = None) -> Any:
+              dag_run_token_budget: int | None = None, plan_task_id: str | None = None,
+              phases: PhaseTimer | None = None) -> Any:
     """Build the agent's graph with ``build(runtime)`` and run it to its end or its pause (or resume it).
 
     LLM calls count against the DAG run's shared ledger and start from what earlier tries spent
     (``operators._budget``); ``dag_run_token_budget`` None means ``[aimod] dag_run_token_budget``; with
     ``plan_task_id`` (a plan step) they draw from that plan's reservation instead.
     """
-    from airflow_aimod.core.agents.runtime import AgentRuntime
-    from airflow_aimod.core.checkpoints import open_checkpointer
-    from airflow_aimod.core.llm.caller import RetryPolicy
-    from airflow_aimod.core.runner import AgentRunner
-    from airflow_aimod.core.state import initial_state
-    from airflow_aimod.core.tracing import Tracer, new_trace_id
-    from airflow_aimod.hooks.llm import resolve_llm_with_retries
-    from airflow_aimod.observability.sinks import event_sinks, record_run
-    from airflow_aimod.operators._budget import configured_run_budget, task_budget
+    phases = phases or PhaseTimer()
+    with phases.phase("imports"):
+        import langgraph.graph  # noqa: F401  (every agent graph is built on it: its import is timed here)
+
+        from airflow_aimod.core.agents.runtime import AgentRuntime
+        from airflow_aimod.core.checkpoints import open_checkpointer
+        from airflow_aimod.core.llm.caller import RetryPolicy
+        from airflow_aimod.core.runner import AgentRunner
+        from airflow_aimod.core.state import initial_state
+        from airflow_aimod.core.tracing import Tracer, new_trace_id
+        from airflow_aimod.hooks.llm import resolve_llm_with_retries
+        from airflow_aimod.observability.sinks import event_sinks, record_run
+        from airflow_aimod.operators._budget import configured_run_budget, task_budget
 
     trace = (resume and resume.trace_id) or trace_id or new_trace_id()
-    tracer = Tracer(trace_id=trace, agent=spec.name, sinks=event_sinks(context))
-    llm, retries = resolve_llm_with_retries(llm_conn_id)
-    limit = dag_run_token_budget if dag_run_token_budget is not None else configured_run_budget()
-    budget = task_budget(context, limit, plan_task_id=plan_task_id)
-    runtime = AgentRuntime(spec=spec, envelope=envelope, llm=llm, tracer=tracer, dialect=dialect,
-                           retry=RetryPolicy(max_retries=retries), ledger=budget.ledger,
-                           prior_usage=budget.prior_usage, deadline=budget.deadline)
-    with open_checkpointer(checkpoint_url or default_checkpoint_url()) as saver:
-        runner = AgentRunner(build(runtime), saver, thread_id=resume.thread_id if resume else thread_id(context))
-        if resume is not None:
-            result = runner.continue_with(resume.decision.to_dict())
-        else:
-            result = runner.start(initial_state(request=request, agent=spec.name, tier=spec.tier, trace_id=trace))
-    record_run(context, outcome_of(result, spec), events=result.state.get("events") or (), request=request)
+    with phases.phase("setup"):
+        tracer = Tracer(trace_id=trace, agent=spec.name, sinks=event_sinks(context))
+        llm, retries = resolve_llm_with_retries(llm_conn_id)
+        limit = dag_run_token_budget if dag_run_token_budget is not None else configured_run_budget()
+        budget = task_budget(context, limit, plan_task_id=plan_task_id)
+        runtime = AgentRuntime(spec=spec, envelope=envelope, llm=llm, tracer=tracer, dialect=dialect,
+                               retry=RetryPolicy(max_retries=retries), ledger=budget.ledger,
+                               prior_usage=budget.prior_usage, deadline=budget.deadline)
+    with phases.phase("graph"):
+        builder = build(runtime)
+    url = checkpoint_url or default_checkpoint_url()
+    with ExitStack() as opened:
+        with phases.phase("checkpoint"):
+            saver = opened.enter_context(open_checkpointer(url, setup=resume is None))
+        with phases.phase("compile"):
+            runner = AgentRunner(builder, saver, thread_id=resume.thread_id if resume else thread_id(context))
+        with phases.phase("run"):
+            if resume is not None:
+                result = runner.continue_with(resume.decision.to_dict())
+            else:
+                result = runner.start(initial_state(request=request, agent=spec.name, tier=spec.tier, trace_id=trace))
+    with phases.phase("record"):
+        record_run(context, outcome_of(result, spec), events=result.state.get("events") or (), request=request)
+    tracer.event("timing", "task_phases", resumed=resume is not None, phases_ms=phases.as_dict())
     return result
 
 

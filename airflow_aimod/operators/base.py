@@ -15,7 +15,7 @@ dropped connection), so Airflow's ``retries`` are spent only where they can help
 from __future__ import annotations
 
 from collections.abc import Collection, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import replace
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any, ClassVar, NoReturn
@@ -154,21 +154,28 @@ class AgentOperator(BaseOperator, BranchMixIn):
         return self.run_graph(context, resume=Resume(thread_id=thread_id, decision=decision, trace_id=trace_id))
 
     def run_graph(self, context: Context, *, resume: Resume | None) -> dict[str, Any]:
-        """Open the resources, run (or resume) the graph, then ask a person or finish."""
+        """Open the resources, run (or resume) the graph, then ask a person or finish (timing each phase)."""
+        from airflow_aimod.core.phases import PhaseTimer
         from airflow_aimod.core.tracing import new_trace_id
         from airflow_aimod.operators._execution import run_agent, upstream_trace_id
         from airflow_aimod.operators._outcomes import tracked_run
 
+        phases = PhaseTimer()
         trace = (resume and resume.trace_id) or self.trace_id or upstream_trace_id(context, self) or new_trace_id()
         request = _safe_request(self)
-        with tracked_run(context, agent=self.spec.name, trace_id=trace, request=request):
+        with ExitStack() as tracking:
+            with phases.phase("started"):
+                tracking.enter_context(tracked_run(context, agent=self.spec.name, trace_id=trace, request=request))
             self.check_branch_targets()
-            with self.open_resources(context) as resources:
+            with ExitStack() as opened:
+                with phases.phase("resources"):
+                    resources = opened.enter_context(self.open_resources(context))
                 result = run_agent(
                     spec=self.spec, envelope=self.envelope, llm_conn_id=self.llm_conn_id, request=self.request_text(),
                     context=context, build=lambda runtime: self.build_graph(runtime, resources, context),
                     trace_id=trace, dialect=self.dialect_of(resources), checkpoint_url=self.checkpoint_url,
-                    resume=resume, dag_run_token_budget=self.dag_run_token_budget, plan_task_id=self._plan_task_id)
+                    resume=resume, dag_run_token_budget=self.dag_run_token_budget, plan_task_id=self._plan_task_id,
+                    phases=phases)
             if result.paused and self.hitl:
                 from airflow_aimod.operators._execution import TRACE_XCOM_KEY
 

@@ -97,8 +97,10 @@ def _api_router() -> APIRouter:
     def health(request: Request, dags: ReadableDags, window: str = "24h",
                buckets: int = Query(24, ge=1, le=200)) -> dict[str, Any]:
         seconds, now, q = parse_window(window), request.app.state.clock(), _queries(request)
-        return {"window_s": seconds, "now": now, "agents": q.agent_health(window=seconds, now=now, dag_ids=dags),
-                "series": q.series(window=seconds, now=now, buckets=buckets, dag_ids=dags)}
+        runs = q.runs(window=seconds, now=now, dag_ids=dags)  # one reconciliation for both parts
+        return {"window_s": seconds, "now": now, "agents": q.agent_health(window=seconds, now=now, dag_ids=dags,
+                                                                          runs=runs),
+                "series": q.series(window=seconds, now=now, buckets=buckets, dag_ids=dags, runs=runs)}
 
     @router.get("/business")
     def business(request: Request, dags: ReadableDags, window: str = "24h") -> dict[str, Any]:

@@ -7,7 +7,7 @@ from html import escape
 from typing import Any
 
 KIND_COLORS = {"llm_call": "#6f42c1", "tool_call": "#0d6efd", "guard": "#fd7e14", "transition": "#6c757d",
-               "approval": "#198754", "handoff": "#20c997", "error": "#dc3545"}
+               "approval": "#198754", "handoff": "#20c997", "error": "#dc3545", "timing": "#adb5bd"}
 
 
 def bar_chart(values: Sequence[float | None], *, title: str, color: str = "#6f42c1", width: int = 480,

@@ -26,6 +26,8 @@ REPO = Path(__file__).resolve().parents[2]
     ("bench_drift.py", ["--quick"], "time ratio aimod/scipy"),
     ("bench_training.py", ["--runs", "1"], "ratio agent/direct"),
     ("bench_unseen.py", [], "with/without"),
+    ("bench_overhead.py", ["--quick"], "warm extra beyond the model call"),
+    ("bench_store_scale.py", ["--quick"], "slowest page call p95"),
 ])
 def test_the_benchmark_runs_and_prints_its_ratio(script, args, prints):
     proc = subprocess.run([sys.executable, str(REPO / "benchmarks" / script), *args], capture_output=True,

@@ -99,9 +99,11 @@ class AgentRuntime:
 
     def check(self, action: Action) -> tuple[Verdict, dict[str, Any]]:
         """The validation layer's verdict on ``action`` and its ``guard`` event."""
+        started = time.perf_counter()  # a measurement, not the injected clock deadlines run on
         verdict = self.validator.check(action)
         event = self.tracer.event("guard", action.kind, allowed=verdict.allowed,
-                                  requires_approval=verdict.requires_approval, reasons=list(verdict.reasons))
+                                  requires_approval=verdict.requires_approval, reasons=list(verdict.reasons),
+                                  latency_ms=round((time.perf_counter() - started) * 1000, 2))
         return verdict, event
 
     def tool(self, action: Action, fn: Callable[[], Any], *, approved: bool = False) -> ToolOutcome:

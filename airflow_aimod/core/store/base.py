@@ -101,6 +101,12 @@ class EventStore(ABC):
             return list(conn.execute(self.sql(text), tuple(params)).fetchall())
 
     @contextmanager
+    def transaction(self) -> Iterator[Any]:
+        """One write transaction; yields the connection (``?`` placeholders through ``sql()``)."""
+        with self._transaction(write=True) as conn:
+            yield conn
+
+    @contextmanager
     def locked(self, key: int) -> Iterator[Any]:
         """A write transaction holding the lock ``key`` (a signed 64-bit int) across processes; yields the
         connection (``?`` placeholders through ``sql()``)."""

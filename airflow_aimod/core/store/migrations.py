@@ -97,6 +97,10 @@ MIGRATIONS: tuple[Migration, ...] = (
             acked_at DOUBLE PRECISION, acked_by TEXT, escalated_at DOUBLE PRECISION)""",
         "CREATE INDEX IF NOT EXISTS aimod_alerts_status_severity ON aimod_alerts (status, severity)",
     )),
+    Migration(7, "retention indexes", (
+        "CREATE INDEX IF NOT EXISTS aimod_events_ts ON aimod_events (ts)",
+        "CREATE INDEX IF NOT EXISTS aimod_token_ledger_updated ON aimod_token_ledger (updated_at)",
+    )),
 )
 
 LATEST = MIGRATIONS[-1].version
