@@ -153,8 +153,8 @@ _SPECS = (
               result_keys=("run_id", "model_uri", "estimator", "task", "metrics", "baseline", "cv", "dropped",
                            "model_name", "version", "alias", "alias_before", "promotion", "explanation", "truncated")),
     AgentSpec("feature_engineer", 3,
-              "Proposes features for a model's target from a table's profile (ratios, log transforms, date parts, "
-              "encodings, null indicators), each an SQL expression kept only when cross-validation shows a lift.",
+              "Designs and computes features for machine learning models from warehouse tables: "
+              "ratios, transforms, date parts, encodings, each kept only when it measurably helps.",
               ("create features for the churn model", "which ratios or encodings would help predict the order value",
                "suggest feature transformations for this dataset"),
               _env("llm.call", "db.introspect", "sql.read"), task_types=("propose_features",),

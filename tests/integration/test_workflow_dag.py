@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 
 from tests.conftest import example_dag
+from tests.support.hitl import answering
 
 pytestmark = pytest.mark.airflow
 
@@ -26,15 +27,11 @@ def states(run) -> dict:
     return {ti.task_id: str(ti.state) for ti in run.get_task_instances()}
 
 
-def offline_decision(request: str) -> str:
-    """The plan decision the offline engine will reach: checked first, because in dag.test a plan that
-    waits for a person would wait forever."""
-    from airflow_aimod.core.llm.skill_plan import answer
-    from airflow_aimod.core.planning import PlanPolicy, parse_steps
-    from airflow_aimod.core.registry import routing_catalog
-
-    steps = answer({"request": request, "agents": routing_catalog(), "max_steps": 3})["steps"]
-    return PlanPolicy(max_steps=3).check(parse_steps(steps, max_items=12)).decision
+def run_without_a_person(dag, request: str):
+    """``dag.test`` with ``request``: in dag.test a plan that waits for a person would wait forever, so a task
+    that asks one fails the test at once, naming it."""
+    with answering(dag.dag_id):
+        return dag.test(run_conf={"request": request})
 
 
 @pytest.fixture(scope="module")
@@ -45,8 +42,7 @@ def workflow_dag(airflow_db):
 def test_a_sql_question_then_a_profile_run_as_separate_tasks_under_one_trace(workflow_dag, warehouse):
     import sqlite3
 
-    assert offline_decision("How many orders are there per status? Then profile the customers table.") == "run"
-    run = workflow_dag.test()
+    run = run_without_a_person(workflow_dag, workflow_dag.params["request"])
     assert str(run.state) == "success"
     assert states(run) == {"plan": "success", "step_1": "success", "step_2": "success", "step_3": "skipped",
                            "plan_outcome": "success", **NO_ARBITRATION}
@@ -64,8 +60,7 @@ def test_a_sql_question_then_a_profile_run_as_separate_tasks_under_one_trace(wor
 
 def test_an_unsupported_step_runs_nothing_and_says_why(workflow_dag):
     request = "Count orders by status, then bake a cake for the finance team"
-    assert offline_decision(request) == "unsupported"
-    run = workflow_dag.test(run_conf={"request": request})
+    run = run_without_a_person(workflow_dag, request)
     assert states(run) == {"plan": "success", "step_1": "skipped", "step_2": "skipped", "step_3": "skipped",
                            "plan_outcome": "success", **NO_ARBITRATION}
     plan = outcomes(workflow_dag, run)["plan"]
@@ -74,8 +69,7 @@ def test_an_unsupported_step_runs_nothing_and_says_why(workflow_dag):
 
 def test_a_failed_step_does_not_stop_the_steps_that_do_not_need_it(workflow_dag):
     request = "Profile the no_such_table table and count orders by status, then summarize the results"
-    assert offline_decision(request) == "run"
-    run = workflow_dag.test(run_conf={"request": request})
+    run = run_without_a_person(workflow_dag, request)
     plan = outcomes(workflow_dag, run)["plan"]["result"]
     assert [(s["agent"], s["depends_on"]) for s in plan["steps"]] == [
         ("data_profiler", []), ("sql_agent", []), ("summarizer", ["s2"])]
