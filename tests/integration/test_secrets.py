@@ -42,8 +42,23 @@ def leaky_gateway(monkeypatch):
         yield server
 
 
-def files_holding(root: Path, needle: bytes) -> list[str]:
-    return [str(p) for p in root.rglob("*") if p.is_file() and needle in p.read_bytes()]
+_SCAN = ("import json, sys\nfrom pathlib import Path\n"
+         "print(json.dumps([str(p) for p in Path(sys.argv[1]).rglob('*') if p.is_file() "
+         "and sys.argv[2].encode() in p.read_bytes()]))")
+
+
+def files_holding(root: Path, needle: str) -> list[str]:
+    """Files under ``root`` whose raw bytes hold ``needle``, read by a separate process.
+
+    Not from this process: it holds SQLite connections to those files, and closing any other descriptor of a
+    file drops every POSIX lock the process holds on it; the next process to close the store then takes it for
+    the last user, checkpoints and deletes the WAL under this process's open connections ("disk I/O error"
+    in whichever test touches the store next).
+    """
+    proc = subprocess.run([sys.executable, "-c", _SCAN, str(root), needle], capture_output=True, text=True,
+                          timeout=120)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    return json.loads(proc.stdout)
 
 
 def xcom_values(dag_id: str, run_id: str) -> list:
@@ -82,7 +97,7 @@ def test_a_gateway_echoing_the_key_leaks_it_nowhere(guarded_dag, leaky_gateway, 
     assert KEY not in printed.out + printed.err, "the key was printed"
     assert KEY not in json.dumps(stored_rows(dag_run.run_id), default=str), "the key reached the AiMod store"
     home = Path(os.environ["AIRFLOW_HOME"])
-    assert files_holding(home, KEY.encode()) == [], "the key was written to a file under AIRFLOW_HOME"
+    assert files_holding(home, KEY) == [], "the key was written to a file under AIRFLOW_HOME"
 
 
 def test_the_hook_registers_the_key_with_airflow_s_masker(leaky_gateway):

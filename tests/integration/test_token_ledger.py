@@ -70,20 +70,26 @@ def test_concurrent_tasks_of_one_run_never_pass_the_limit_together(store_url):
     limit, reserve, used, workers = 6000, 300, 250, 4
     granted: list[int] = []
     errors: list[BaseException] = []
+    all_holding = threading.Barrier(workers, timeout=60)  # every task holds a reservation at once, then races
 
     def work(n: int) -> None:
         book = ledger(store_url, f"task{n}[-1]", limit=limit)  # its own store: its own connection
         try:
+            first = True
             while True:
                 try:
                     book.reserve("nl2sql", reserve)
                 except BudgetExceeded:
                     return
                 granted.append(n)
+                if first:  # 4 x 300 fit in 6000 whatever the thread scheduling: no task is starved
+                    all_holding.wait()
+                    first = False
                 time.sleep(0.002)  # the call is under way, the reservation held
                 book.settle("nl2sql", reserve, used)
         except BaseException as exc:  # pragma: no cover - reported below
             errors.append(exc)
+            all_holding.abort()
         finally:
             book.store.close()
 
@@ -92,6 +98,7 @@ def test_concurrent_tasks_of_one_run_never_pass_the_limit_together(store_url):
         thread.start()
     for thread in threads:
         thread.join(120)
+        assert not thread.is_alive(), f"a ledger thread was still running after 120 s; granted so far: {granted}"
     assert not errors, errors
     book = ledger(store_url)
     assert book.run_spent() == len(granted) * used <= limit
