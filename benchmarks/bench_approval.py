@@ -93,7 +93,8 @@ def answer_and_time(stack: AirflowStack, dag_id: str, run_id: str, timeout: floa
 
 def answer_early(stack: AirflowStack, kind: str, run_id: str, timeout: float = 300) -> tuple[str, bool]:
     """Trigger ``run_id``, answer Approve as soon as its task awaits input (before the scheduler may have
-    processed the exit of the worker that parked it); its end state, and whether that exit was processed."""
+    processed the exit of the worker that parked it); its end state (with the try it ended on), and whether
+    that exit was processed. Our agent's task retries once by default and carries on the decided thread."""
     dag_id = DAGS[kind]
     resp = stack.api("POST", f"/dags/{dag_id}/dagRuns", user=USER, timeout=120,
                      json={"dag_run_id": run_id, "logical_date": None})
@@ -105,9 +106,9 @@ def answer_early(stack: AirflowStack, kind: str, run_id: str, timeout: float = 3
                      json={"chosen_options": ["Approve"], "params_input": {}})
     if resp.status_code != 200:
         return f"answer refused {resp.status_code}", exited
-    state = stack.wait_for(lambda: (s := get(stack, ti_path(dag_id, run_id)).get("state")) in DONE and s or None,
-                           timeout=timeout, every=0.2, what=f"{dag_id}/{run_id} to finish after the answer")
-    return str(state), exited
+    ti = stack.wait_for(lambda: (t := get(stack, ti_path(dag_id, run_id))).get("state") in DONE and t or None,
+                        timeout=timeout, every=0.2, what=f"{dag_id}/{run_id} to finish after the answer")
+    return f"{ti['state']} on try {ti['try_number']}", exited
 
 
 def resume_phases(stack: AirflowStack, dag_id: str, run_id: str) -> dict[str, float]:

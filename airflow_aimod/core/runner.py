@@ -7,7 +7,8 @@ the person's answer, and nothing before it runs again.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
 from typing import Any
 
 from airflow_aimod.core.state import AgentState, Status
@@ -22,6 +23,7 @@ class RunResult:
     state: AgentState
     interrupt: dict[str, Any] | None = None
     thread_id: str = ""
+    carried_on: bool = False  # an earlier try's thread, decided by a person, was continued
 
     @property
     def paused(self) -> bool:
@@ -67,6 +69,37 @@ class AgentRunner:
         if snapshot.next:
             self.graph.invoke(None, self.config)
         return self._result()
+
+    def carry_on(self, earlier: Sequence[str]) -> RunResult | None:
+        """Continue the latest of the ``earlier`` threads (the task's earlier tries, newest first) if a person
+        decided in it; ``None`` (start afresh) when that thread has no decision or no thread exists.
+
+        After the decision nothing is asked again: unfinished nodes run from the last checkpoint; a run that
+        ended on a retryable error (a timeout, a dropped connection) runs again from just after the decision;
+        any other end is returned as it was. So a try that failed after the approval (a killed worker, a
+        lost connection, Airflow failing a task answered as it parked) does not ask the person twice.
+        """
+        for thread in earlier:
+            config = {**self.config, "configurable": {"thread_id": thread}}
+            snapshot = self.graph.get_state(config)
+            if not snapshot.values:
+                continue  # that try stopped before its graph started
+            if not snapshot.values.get("approvals"):
+                return None
+            self.thread_id, self.config = thread, config
+            if _interrupt(snapshot) is None:
+                if snapshot.next:
+                    self.graph.invoke(None, self.config)
+                elif ((snapshot.values.get("work") or {}).get("error") or {}).get("retryable"):
+                    self.graph.invoke(None, self._just_decided())
+            return replace(self._result(), carried_on=True)
+        return None
+
+    def _just_decided(self) -> dict[str, Any]:
+        """The config of the thread's first checkpoint after a person's decision (its next nodes pending)."""
+        decided = [s for s in self.graph.get_state_history(self.config)
+                   if s.values.get("approvals") and s.next and _interrupt(s) is None]
+        return decided[-1].config  # history is newest first
 
     def pending(self) -> dict[str, Any] | None:
         """The interrupt payload the thread waits on, or ``None``."""

@@ -38,10 +38,18 @@ def default_checkpoint_url() -> str:
             or embedded_sqlite_url("checkpoints.sqlite", setting="checkpoint_url"))
 
 
-def thread_id(context: Any) -> str:
-    """One LangGraph thread per task-instance try."""
+def thread_id(context: Any, try_number: int | None = None) -> str:
+    """One LangGraph thread per task-instance try, within the run's clear generation (a clear starts afresh)."""
     ti = context["ti"]
-    return f"{ti.dag_id}/{ti.run_id}/{ti.task_id}/{getattr(ti, 'map_index', -1)}/{getattr(ti, 'try_number', 1)}"
+    clears = getattr(context.get("dag_run"), "clear_number", 0) or 0
+    tried = try_number if try_number is not None else getattr(ti, "try_number", 1)
+    return f"{ti.dag_id}/{ti.run_id}/{ti.task_id}/{getattr(ti, 'map_index', -1)}/c{clears}/{tried}"
+
+
+def earlier_threads(context: Any) -> list[str]:
+    """The threads of this task's earlier tries since the last clear, newest first."""
+    tried = int(getattr(context["ti"], "try_number", 1) or 1)
+    return [thread_id(context, n) for n in range(tried - 1, 0, -1)]
 
 
 def upstream_trace_id(context: Any, task: Any) -> str | None:
@@ -101,7 +109,9 @@ def run_agent(*, spec: AgentSpec, envelope: Envelope, llm_conn_id: str, request:
             if resume is not None:
                 result = runner.continue_with(resume.decision.to_dict())
             else:
-                result = runner.start(initial_state(request=request, agent=spec.name, tier=spec.tier, trace_id=trace))
+                result = (runner.carry_on(earlier_threads(context))
+                          or runner.start(initial_state(request=request, agent=spec.name, tier=spec.tier,
+                                                        trace_id=trace)))
     with phases.phase("record"):
         record_run(context, outcome_of(result, spec), events=result.state.get("events") or (), request=request)
     tracer.event("timing", "task_phases", resumed=resume is not None, phases_ms=phases.as_dict())

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
+from datetime import timedelta
 from typing import Any
 
 OUTCOME_ATTR = "aimod_outcome"
@@ -85,6 +86,24 @@ def record_failed_task(context: Mapping[str, Any]) -> None:
 
 def with_failure_net(kwargs: dict[str, Any]) -> dict[str, Any]:
     """Constructor kwargs with ``record_failed_task`` first among the ``on_failure_callback``s."""
-    given = kwargs.get("on_failure_callback")
+    given = kwargs["on_failure_callback"] if "on_failure_callback" in kwargs else \
+        (kwargs.get("default_args") or {}).get("on_failure_callback")  # a DAG's default callbacks are kept
     others = list(given) if isinstance(given, (list, tuple)) else [given] if given else []
     return {**kwargs, "on_failure_callback": [record_failed_task, *(c for c in others if c is not record_failed_task)]}
+
+
+def with_answer_retry(kwargs: dict[str, Any], *, hitl: bool) -> dict[str, Any]:
+    """Constructor kwargs giving a task that asks a person one retry (after 15 s) when nothing sets ``retries``
+    (the task, ``default_args`` or ``[core] default_task_retries``).
+
+    Airflow 3.3.2 can fail a task answered right after it parked (its scheduler takes the parked worker's late
+    exit for the resumed task's), after the agent already finished; the retry carries on that try's decided
+    thread (``core.runner.AgentRunner.carry_on``): the person is not asked again, the approved action does not
+    run twice, and the task ends with the answer.
+    """
+    from airflow.sdk.definitions._internal.abstractoperator import DEFAULT_RETRIES
+
+    given = {**(kwargs.get("default_args") or {}), **kwargs}
+    if not hitl or "retries" in given or DEFAULT_RETRIES:
+        return kwargs
+    return {**kwargs, "retries": 1, "retry_delay": given.get("retry_delay", timedelta(seconds=15))}

@@ -70,7 +70,9 @@ class AgentOperator(BaseOperator, BranchMixIn):
         envelope, an approval nobody can give). With either set the task branches.
     :param hitl: ``True``: a pause becomes a request on Airflow's Required Actions page and the task
         waits for it; ``assigned_users``, ``notifiers``, ``response_timeout`` and ``timeout_outcome``
-        (``"reject"`` or ``"approve"``) shape it (see ``HitlSettings``).
+        (``"reject"`` or ``"approve"``) shape it (see ``HitlSettings``). Unless ``retries`` is set, such a
+        task gets one retry after 15 s; a retry carries on a thread a person already decided (never asks
+        again, never runs the approved action twice) — see ``_outcomes.with_answer_retry``.
     :param checkpoint_url: where paused runs are kept (default ``[aimod] checkpoint_url``).
     """
 
@@ -87,9 +89,9 @@ class AgentOperator(BaseOperator, BranchMixIn):
                  fallback_task_id: str | None = None, human_task_id: str | None = None, hitl: bool = False,
                  assigned_users: Any = None, notifiers: Any = None, response_timeout: timedelta | None = None,
                  timeout_outcome: str = "reject", **kwargs: Any) -> None:
-        from airflow_aimod.operators._outcomes import with_failure_net
+        from airflow_aimod.operators._outcomes import with_answer_retry, with_failure_net
 
-        super().__init__(**with_failure_net(kwargs))
+        super().__init__(**with_answer_retry(with_failure_net(kwargs), hitl=hitl))
         self.spec = _with_timeout(get_agent(self.agent_name), call_timeout_s)
         self.dag_run_token_budget = check_run_budget(dag_run_token_budget)
         check_routes(fallback_task_id, human_task_id)
@@ -180,7 +182,7 @@ class AgentOperator(BaseOperator, BranchMixIn):
                 from airflow_aimod.operators._execution import TRACE_XCOM_KEY
 
                 context["ti"].xcom_push(key=TRACE_XCOM_KEY, value=result.state.get("trace_id"))  # the trace link
-                self._ask(result, context, resumed=resume is not None)
+                self._ask(result, context, resumed=resume is not None or result.carried_on)
             return self.finish(result, context)
 
     def _ask(self, result: RunResult, context: Context, *, resumed: bool) -> NoReturn:

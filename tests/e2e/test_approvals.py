@@ -30,7 +30,10 @@ DAG_ID, EXPIRES = "aimod_approvals", "aimod_approval_expires"
 PII = "List the email addresses of customers in Germany"
 VAGUE = "can you help me with the thing from yesterday"
 RUNS = {"approve": PII, "reject": PII, "edit-ok": PII, "edit-bad": PII, "review": VAGUE, "review-reject": VAGUE,
-        "expires": PII}  # run id -> request; "expires" runs aimod_approval_expires (20 s timeout), the rest DAG_ID
+        "expires": PII, "at-once": PII}
+# run id -> request; "expires" runs aimod_approval_expires (20 s timeout), the rest DAG_ID; "expires" and
+# "at-once" start later, in their own tests
+LATER = ("expires", "at-once")
 USERS = {"reviewer": "reviewer-pw-1", "outsider": "outsider-pw-1"}  # the DAG assigns admin and reviewer
 EDITED = "SELECT count(*) AS n FROM customers WHERE country = 'Germany'"
 
@@ -127,7 +130,7 @@ def stack(warehouse, tmp_path_factory):
                 airflow.wait_for(lambda d=dag_id: airflow.api("GET", f"/dags/{d}", user="reviewer").status_code == 200,
                                  timeout=120, what=f"the dag-processor to parse {dag_id}")
             for run_id in RUNS:
-                if run_id != "expires":  # started after the scheduler restart, so no task runs during it
+                if run_id not in LATER:  # started after the scheduler restart, so no task runs during it
                     trigger(airflow, run_id)
             yield airflow
 
@@ -187,7 +190,7 @@ def events(stack: AirflowStack, run_id: str, task_id: str = "sql_agent") -> list
 
 
 def test_pii_questions_wait_as_native_hitl_requests_holding_no_worker_slot(stack):
-    waiting = {run: "sql_agent" if RUNS[run] == PII else "human_review" for run in RUNS if run != "expires"}
+    waiting = {run: "sql_agent" if RUNS[run] == PII else "human_review" for run in RUNS if run not in LATER}
     details = {run: parked(stack, run, task_id) for run, task_id in waiting.items()}
     # six tasks wait at once with parallelism=2: a waiting task holds no executor slot
     states = [task_instance(stack, run, task_id)["state"] for run, task_id in waiting.items()]
@@ -223,7 +226,7 @@ def test_the_required_actions_page_shows_the_pending_request_with_its_sql(stack)
 
 
 def test_restarting_the_scheduler_loses_no_waiting_approval(stack):
-    waiting = {run: "sql_agent" if RUNS[run] == PII else "human_review" for run in RUNS if run != "expires"}
+    waiting = {run: "sql_agent" if RUNS[run] == PII else "human_review" for run in RUNS if run not in LATER}
     for run, task_id in waiting.items():
         parked(stack, run, task_id)
     stack.restart("scheduler")
@@ -322,6 +325,29 @@ def test_an_unanswered_request_times_out_to_reject_and_runs_nothing(stack):
     assert count_events(events(stack, "expires"), "tool_call", "sql.read") == 0
     hitl = stack.api("GET", f"{ti_path('expires', 'sql_agent')}/-1/hitlDetails", user="reviewer").json()
     assert hitl["chosen_options"] == [REJECT] and hitl["responded_by_user"] is None
+
+
+def test_an_answer_given_the_moment_the_task_parks_still_ends_answered(stack):
+    """Airflow 3.3.2 can fail a task answered before its scheduler processed the parked worker's exit (after
+    the resumed agent already finished). The agent task's default retry carries on the decided thread: the
+    run ends answered, the person is asked once, the query runs once, whichever way the race went."""
+    trigger(stack, "at-once")
+    stack.wait_for(lambda: task_instance(stack, "at-once", "sql_agent").get("state") == "awaiting_input",
+                   timeout=240, what="at-once/sql_agent to await input", every=0.1)
+    assert answer(stack, "at-once", "sql_agent", "reviewer", [APPROVE]).status_code == 200
+    ti = finished(stack, "at-once", "sql_agent")
+    assert ti["state"] == "success", (ti, stack.log_tails())
+    out = outcome(stack, "at-once")
+    assert out["status"] == "answered" and out["result"]["rows"] and out["token_usage"]["llm_calls"] == 1
+    tries = range(1, ti["try_number"] + 1)
+    logs = "".join(stack.task_log(DAG_ID, "at-once", "sql_agent", n) for n in tries)
+    queries = sum(count_events(events_of_try(stack, n), "tool_call", "sql.read") for n in tries)
+    assert logs.count("waiting for a person") == 1 and queries == 1, (ti["try_number"], queries)
+    print(f"answered on parking: the task ended on try {ti['try_number']} (2 = Airflow's race hit, carried on)")
+
+
+def events_of_try(stack: AirflowStack, try_number: int) -> list[dict]:
+    return stack.agent_events(DAG_ID, "at-once", "sql_agent", try_number)
 
 
 def test_stopping_the_stack_leaves_no_process_behind(stack):

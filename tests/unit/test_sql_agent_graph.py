@@ -46,9 +46,32 @@ class Harness:
             state = initial_state(request=question, agent="sql_agent", tier=2, trace_id="trace-1")
             return self._runner(saver, executor, thread).start(state)
 
-    def resume(self, answer, thread="t"):
+    def resume(self, answer, thread="t", wrap=None):
         with open_checkpointer(self.url) as saver, SqliteReadOnlyExecutor(self.warehouse) as executor:
-            return self._runner(saver, executor, thread).resume(answer)
+            return self._runner(saver, wrap(executor) if wrap else executor, thread).resume(answer)
+
+    def carry_on(self, earlier, thread="retry"):
+        """What a retried task does first: continue an earlier try's thread that a person decided in."""
+        with open_checkpointer(self.url) as saver, SqliteReadOnlyExecutor(self.warehouse) as executor:
+            return self._runner(saver, executor, thread).carry_on(earlier)
+
+
+class DropsTheFirstQuery:
+    """A warehouse whose connection drops on the first query (a transient error), then recovers."""
+
+    def __init__(self, executor):
+        self.executor, self.runs = executor, 0
+
+    def __getattr__(self, name):
+        return getattr(self.executor, name)
+
+    def run(self, sql, **kwargs):
+        from airflow_aimod.exceptions import QueryExecutionError
+
+        self.runs += 1
+        if self.runs == 1:
+            raise QueryExecutionError("server closed the connection unexpectedly", transient=True)
+        return self.executor.run(sql, **kwargs)
 
 
 @pytest.fixture
@@ -156,3 +179,52 @@ def test_resuming_a_thread_that_is_not_waiting_fails_clearly(harness):
     h.start(thread="done")
     with pytest.raises(RuntimeError, match="not waiting"):
         h.resume({"decision": "approve"}, thread="done")
+
+
+def reads(state):
+    return [e for e in state["events"] if e["kind"] == "tool_call" and e["name"] == "sql.read"]
+
+
+def test_a_retry_after_the_answer_ends_answered_without_asking_or_querying_again(harness):
+    """Airflow 3.3.2 can fail a task answered as it parked after the graph finished: the retry continues."""
+    model = ScriptedChatModel.of([{"sql": PII_SQL, "confidence": 0.8}])
+    h = harness(model)
+    h.start(thread="try1")
+    answered = h.resume({"decision": "approve", "reviewer": "alice"}, thread="try1")
+    retried = h.carry_on(["try2-never-started", "try1"])
+    assert retried.carried_on and retried.thread_id == "try1" and not retried.paused
+    assert retried.state["status"] == "answered" and retried.state["result"] == answered.state["result"]
+    assert len(model.prompts) == 1 and len(reads(retried.state)) == len(reads(answered.state)) == 1
+
+
+def test_a_retry_after_a_transient_error_runs_the_approved_query_again_without_asking(harness):
+    model = ScriptedChatModel.of([{"sql": PII_SQL, "confidence": 0.8}])
+    h = harness(model)
+    h.start(thread="try1")
+    dropped = h.resume({"decision": "approve", "reviewer": "alice"}, thread="try1", wrap=DropsTheFirstQuery)
+    assert dropped.state["status"] == "escalated" and dropped.state["work"]["error"]["retryable"]
+    retried = h.carry_on(["try1"])
+    assert retried.carried_on and retried.state["status"] == "answered" and len(retried.state["result"]["rows"]) == 5
+    assert retried.state["approvals"] == [{"action_id": "sql-1", "decision": "approve", "reviewer": "alice"}]
+    assert len(model.prompts) == 1  # the drafting before the decision did not run again
+
+
+@pytest.mark.parametrize("end", ["rejected", "refused-by-guard"])
+def test_a_retry_keeps_a_final_decision(harness, end):
+    h = harness(ScriptedChatModel.of([{"sql": PII_SQL}]))
+    h.start(thread="try1")
+    answer = {"decision": "reject", "reviewer": "bob"} if end == "rejected" else \
+        {"decision": "edit", "edits": {"sql": "DELETE FROM customers"}, "reviewer": "mallory"}
+    first = h.resume(answer, thread="try1")
+    retried = h.carry_on(["try1"])
+    assert retried.carried_on and retried.state["status"] == first.state["status"] == "rejected"
+    assert not reads(retried.state)
+
+
+def test_a_retry_starts_afresh_when_nobody_had_decided(harness):
+    model = ScriptedChatModel.of([{"sql": PII_SQL}])
+    h = harness(model)
+    h.start(thread="try1")  # parked, never answered (then failed: marked failed, timed out with 'fail')
+    assert h.carry_on(["try1"]) is None
+    h.start(thread="done", question="How many orders are there?")  # finished without a person
+    assert h.carry_on(["done"]) is None and h.carry_on(["never-started"]) is None
