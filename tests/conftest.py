@@ -61,6 +61,13 @@ def pytest_collection_modifyitems(session, config, items):
 
 def pytest_sessionfinish(session, exitstatus):
     shutil.rmtree(HOME, ignore_errors=True)
+    if not hasattr(session.config, "workerinput"):  # the controller (or a run without xdist): the run is over
+        from tests.support.metadata_template import drop_template
+
+        try:
+            drop_template()
+        except Exception as exc:  # noqa: BLE001 - Postgres gone: the next run drops it as stale
+            print(f"could not drop the migrated Airflow template database: {exc}")
 
 
 @pytest.fixture(scope="session")

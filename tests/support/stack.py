@@ -42,7 +42,7 @@ class AirflowStack:
                  parallelism: int = 2) -> None:
         if not database_url.startswith("postgresql://"):
             raise ValueError(f"database_url must be a postgresql:// URL (tests/pg.py), got {database_url!r}")
-        self.home = home
+        self.home, self.database_url = home, database_url
         self.port = free_port()
         self.base_url = f"http://127.0.0.1:{self.port}"
         self.users = dict(users)
@@ -86,12 +86,17 @@ class AirflowStack:
     # -- lifecycle ---------------------------------------------------------------------------
 
     def start(self, timeout: float = 120) -> AirflowStack:
-        """Migrate the DB, start every component, wait until the API answers."""
+        """Migrate the DB (an empty one becomes a copy of the run's migrated template), start every component,
+        wait until the API answers."""
+        from tests.support.metadata_template import fill_from_template
+
         self.home.mkdir(parents=True, exist_ok=True)
         (self.home / "passwords.json").write_text(json.dumps(self.users))
-        migrate = subprocess.run([airflow_executable(), "db", "migrate"], env=self.env, capture_output=True, text=True)
-        if migrate.returncode:
-            raise StackError(f"airflow db migrate failed:\n{migrate.stdout[-3000:]}\n{migrate.stderr[-3000:]}")
+        if not fill_from_template(self.database_url, airflow_executable()):
+            migrate = subprocess.run([airflow_executable(), "db", "migrate"], env=self.env, capture_output=True,
+                                     text=True)
+            if migrate.returncode:
+                raise StackError(f"airflow db migrate failed:\n{migrate.stdout[-3000:]}\n{migrate.stderr[-3000:]}")
         for name in self.components:
             self.spawn(name)
         self.wait_for(self._healthy, timeout=timeout, what="the api-server to answer")
