@@ -106,9 +106,22 @@ def answer_early(stack: AirflowStack, kind: str, run_id: str, timeout: float = 3
                      json={"chosen_options": ["Approve"], "params_input": {}})
     if resp.status_code != 200:
         return f"answer refused {resp.status_code}", exited
-    ti = stack.wait_for(lambda: (t := get(stack, ti_path(dag_id, run_id))).get("state") in DONE and t or None,
-                        timeout=timeout, every=0.2, what=f"{dag_id}/{run_id} to finish after the answer")
-    return f"{ti['state']} on try {ti['try_number']}", exited
+    def ended_or_asks_again():
+        t = get(stack, ti_path(dag_id, run_id))
+        return (t.get("state") in DONE or (t.get("state") == "awaiting_input" and t.get("try_number", 1) > 1)) and t
+
+    ti = stack.wait_for(ended_or_asks_again, timeout=timeout, every=0.2,
+                        what=f"{dag_id}/{run_id} to finish after the answer")
+    again = ""
+    if ti["state"] == "awaiting_input":  # the race failed the try before it resumed; its retry asks again
+        stack.wait_for(lambda: stack.worker_exited(dag_id, run_id, TASK, try_number=ti["try_number"]),
+                       timeout=timeout, what=f"{dag_id}/{run_id} try {ti['try_number']} parked, its worker gone")
+        stack.api("PATCH", f"{ti_path(dag_id, run_id)}/-1/hitlDetails", user=USER, timeout=120,
+                  json={"chosen_options": ["Approve"], "params_input": {}})
+        again = ", asked again and answered"
+        ti = stack.wait_for(lambda: (t := get(stack, ti_path(dag_id, run_id))).get("state") in DONE and t or None,
+                            timeout=timeout, every=0.2, what=f"{dag_id}/{run_id} to finish after the second answer")
+    return f"{ti['state']} on try {ti['try_number']}{again}", exited
 
 
 def resume_phases(stack: AirflowStack, dag_id: str, run_id: str) -> dict[str, float]:

@@ -71,23 +71,27 @@ class AgentRunner:
         return self._result()
 
     def carry_on(self, earlier: Sequence[str]) -> RunResult | None:
-        """Continue the latest of the ``earlier`` threads (the task's earlier tries, newest first) if a person
-        decided in it; ``None`` (start afresh) when that thread has no decision or no thread exists.
+        """Continue the latest of the ``earlier`` threads (the task's earlier tries, newest first) when it waits
+        for a person or a person decided in it; ``None`` (start afresh) when it ended without a person or when
+        no earlier try started a graph.
 
-        After the decision nothing is asked again: unfinished nodes run from the last checkpoint; a run that
-        ended on a retryable error (a timeout, a dropped connection) runs again from just after the decision;
-        any other end is returned as it was. So a try that failed after the approval (a killed worker, a
-        lost connection, Airflow failing a task answered as it parked) does not ask the person twice.
+        Nothing before the pause runs again: a thread still waiting is returned paused, to be asked again (its
+        try failed before the answer reached the graph — e.g. Airflow 3.3.2 failing a task answered as it
+        parked, before it resumed); after a decision, unfinished nodes run from the last checkpoint, a run that
+        ended on a retryable error (a timeout, a dropped connection) runs again from just after the decision,
+        and any other end is returned as it was — the person is not asked twice, the approved action does not
+        run twice.
         """
         for thread in earlier:
             config = {**self.config, "configurable": {"thread_id": thread}}
             snapshot = self.graph.get_state(config)
             if not snapshot.values:
                 continue  # that try stopped before its graph started
-            if not snapshot.values.get("approvals"):
+            waiting = _interrupt(snapshot) is not None
+            if not waiting and not snapshot.values.get("approvals"):
                 return None
             self.thread_id, self.config = thread, config
-            if _interrupt(snapshot) is None:
+            if not waiting:
                 if snapshot.next:
                     self.graph.invoke(None, self.config)
                 elif ((snapshot.values.get("work") or {}).get("error") or {}).get("retryable"):

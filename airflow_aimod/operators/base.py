@@ -71,8 +71,9 @@ class AgentOperator(BaseOperator, BranchMixIn):
     :param hitl: ``True``: a pause becomes a request on Airflow's Required Actions page and the task
         waits for it; ``assigned_users``, ``notifiers``, ``response_timeout`` and ``timeout_outcome``
         (``"reject"`` or ``"approve"``) shape it (see ``HitlSettings``). Unless ``retries`` is set, such a
-        task gets one retry after 15 s; a retry carries on a thread a person already decided (never asks
-        again, never runs the approved action twice) — see ``_outcomes.with_answer_retry``.
+        task gets one retry after 15 s; a retry carries on the earlier try's paused or decided thread (never
+        re-drafts, never asks twice after a decision, never runs the approved action twice) — see
+        ``_outcomes.with_answer_retry`` and ``core.runner.AgentRunner.carry_on``.
     :param checkpoint_url: where paused runs are kept (default ``[aimod] checkpoint_url``).
     """
 
@@ -182,7 +183,8 @@ class AgentOperator(BaseOperator, BranchMixIn):
                 from airflow_aimod.operators._execution import TRACE_XCOM_KEY
 
                 context["ti"].xcom_push(key=TRACE_XCOM_KEY, value=result.state.get("trace_id"))  # the trace link
-                self._ask(result, context, resumed=resume is not None or result.carried_on)
+                decided = result.carried_on and bool(result.state.get("approvals"))
+                self._ask(result, context, resumed=resume is not None or decided)
             return self.finish(result, context)
 
     def _ask(self, result: RunResult, context: Context, *, resumed: bool) -> NoReturn:

@@ -219,14 +219,18 @@ class AirflowStack:
         path = folder / f"attempt={try_number}.log"
         return path.read_text(errors="replace") if path.exists() else ""
 
-    def worker_exited(self, dag_id: str, run_id: str, task_id: str, state: str = "awaiting_input") -> bool:
-        """Whether the scheduler has processed the exit of the worker that left the task in ``state``.
+    def worker_exited(self, dag_id: str, run_id: str, task_id: str, state: str = "awaiting_input",
+                      try_number: int | None = None) -> bool:
+        """Whether the scheduler has processed the exit of the worker that left the task in ``state`` (on try
+        ``try_number``, when given).
 
         Answer a HITL request only after this: on Airflow 3.3.2 an answer that lands earlier can fail
         the run ("task state changed externally"; see ARCHITECTURE.md).
         """
         line = f"TaskInstance Finished: dag_id={dag_id}, task_id={task_id}, run_id={run_id},"
-        return any(line in row and f"state={state}" in row for row in self.log_text("scheduler").splitlines())
+        tried = f"try_number={try_number}," if try_number is not None else ""
+        return any(line in row and f"state={state}" in row and tried in row
+                   for row in self.log_text("scheduler").splitlines())
 
     def agent_events(self, dag_id: str, run_id: str, task_id: str, try_number: int = 1) -> list[dict[str, Any]]:
         """The agent's JSON events (``AIMOD_EVENT {...}`` lines) from one attempt's task log, in order."""

@@ -221,10 +221,19 @@ def test_a_retry_keeps_a_final_decision(harness, end):
     assert not reads(retried.state)
 
 
-def test_a_retry_starts_afresh_when_nobody_had_decided(harness):
+def test_a_retry_asks_the_same_question_again_when_the_answer_never_reached_the_graph(harness):
+    """The try failed while parked (answered, then failed before it resumed): nothing before the pause re-runs."""
     model = ScriptedChatModel.of([{"sql": PII_SQL}])
     h = harness(model)
-    h.start(thread="try1")  # parked, never answered (then failed: marked failed, timed out with 'fail')
-    assert h.carry_on(["try1"]) is None
-    h.start(thread="done", question="How many orders are there?")  # finished without a person
+    paused = h.start(thread="try1")
+    again = h.carry_on(["try1"])
+    assert again.carried_on and again.paused and again.thread_id == "try1" and again.interrupt == paused.interrupt
+    assert len(model.prompts) == 1 and not again.state["approvals"]
+    answered = h.resume({"decision": "approve", "reviewer": "alice"}, thread="try1")  # the retry's answer
+    assert answered.state["status"] == "answered" and len(reads(answered.state)) == 1
+
+
+def test_a_retry_starts_afresh_after_a_run_without_a_person(harness):
+    h = harness(ScriptedChatModel.of([{"sql": "SELECT count(*) AS n FROM orders"}]))
+    h.start(thread="done")
     assert h.carry_on(["done"]) is None and h.carry_on(["never-started"]) is None
