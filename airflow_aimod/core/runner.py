@@ -23,7 +23,7 @@ class RunResult:
     state: AgentState
     interrupt: dict[str, Any] | None = None
     thread_id: str = ""
-    carried_on: bool = False  # an earlier try's thread, decided by a person, was continued
+    carried_on: bool = False  # an earlier try's thread (waiting for or decided by a person) went on
 
     @property
     def paused(self) -> bool:
@@ -103,7 +103,7 @@ class AgentRunner:
         """The config of the thread's first checkpoint after a person's decision (its next nodes pending)."""
         decided = [s for s in self.graph.get_state_history(self.config)
                    if s.values.get("approvals") and s.next and _interrupt(s) is None]
-        return decided[-1].config  # history is newest first
+        return decided[-1].config if decided else self.config  # history is newest first
 
     def pending(self) -> dict[str, Any] | None:
         """The interrupt payload the thread waits on, or ``None``."""

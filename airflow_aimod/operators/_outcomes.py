@@ -97,13 +97,13 @@ def with_answer_retry(kwargs: dict[str, Any], *, hitl: bool) -> dict[str, Any]:
     (the task, ``default_args`` or ``[core] default_task_retries``).
 
     Airflow 3.3.2 can fail a task answered right after it parked (its scheduler takes the parked worker's late
-    exit for the resumed task's), after the agent already finished; the retry carries on that try's decided
-    thread (``core.runner.AgentRunner.carry_on``): the person is not asked again, the approved action does not
-    run twice, and the task ends with the answer.
+    exit for the resumed task's), after the agent finished or before it resumed. The retry carries on that
+    try's thread (``core.runner.AgentRunner.carry_on``): it ends with the answer the graph already applied,
+    or asks the same request again when the answer never reached it — nothing is re-drafted or run twice.
     """
-    from airflow.sdk.definitions._internal.abstractoperator import DEFAULT_RETRIES
+    from airflow.sdk.configuration import conf
 
     given = {**(kwargs.get("default_args") or {}), **kwargs}
-    if not hitl or "retries" in given or DEFAULT_RETRIES:
+    if not hitl or "retries" in given or conf.getint("core", "default_task_retries", fallback=0):
         return kwargs
     return {**kwargs, "retries": 1, "retry_delay": given.get("retry_delay", timedelta(seconds=15))}
