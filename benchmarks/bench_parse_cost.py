@@ -91,9 +91,9 @@ def parse_seconds(path: Path, pycache: Path) -> float:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=9, help="fresh processes per DAG file (default 9)")
-    parser.add_argument("--quick", action="store_true", help="3 runs each, exit 0 whatever the ratio (the suite runs this so it cannot rot)")
+    parser.add_argument("--quick", action="store_true", help="1 run each after the warm-up, exit 0 whatever the ratio (the suite runs this so it cannot rot)")
     args = parser.parse_args(argv)
-    runs = 3 if args.quick else args.runs
+    runs = 1 if args.quick else args.runs
     with tempfile.TemporaryDirectory(prefix="aimod-parse-") as tmp:
         files = {"PythonOperator (baseline)": Path(tmp) / "python_dag.py", "AiMod operators": Path(tmp) / "aimod_dag.py"}
         files["PythonOperator (baseline)"].write_text(PYTHON_DAG)
