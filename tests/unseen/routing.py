@@ -42,10 +42,12 @@ _EXTRA_HELDOUT = [
 
 def cases(split: str) -> list[tuple[str, str, str | None]]:
     """(warehouse, request, expected agent or None for a person): answerable SQL cases go to sql_agent;
-    must-refuse ones (data the warehouse does not hold, writes, off-topic) go to a person."""
+    must-refuse ones (data the warehouse does not hold, writes, off-topic) go to a person, except data
+    questions the SQL agent must answer with 'which of two readings?' (it asks, not the router)."""
     sql_cases, extra = {"heldout": (HELDOUT, _EXTRA_HELDOUT), "library": (LIBRARY, ROUTING_EXTRA)}.get(
         split, (DEV, _EXTRA_DEV))
-    return [(c.warehouse, c.question, "sql_agent" if c.sql else PERSON) for c in sql_cases] + list(extra)
+    return [(c.warehouse, c.question, "sql_agent" if c.sql or c.data_question else PERSON)
+            for c in sql_cases] + list(extra)
 
 
 def evaluate(split: str, directory: Path, *, with_schema: bool = True) -> dict[str, float]:

@@ -8,6 +8,7 @@ money-like numeric columns, or quantity × price when the schema only has those)
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from functools import cached_property
 from typing import Any
@@ -35,6 +36,8 @@ class Target:
     score: float = 1.0
     other: str | None = None
     concept: str | None = None
+    agg: str | None = None  # learned from verified examples: the aggregate the phrase implies
+    learned: bool = False
 
     @property
     def ident(self) -> tuple:
@@ -84,12 +87,33 @@ def is_key(table: Table, column: Column) -> bool:
 class Lexicon:
     """Phrase → targets index over one catalog."""
 
-    def __init__(self, catalog: Catalog) -> None:
+    def __init__(self, catalog: Catalog, learned: Sequence[Any] = ()) -> None:
         self.catalog = catalog
         self.entries: dict[tuple[str, ...], list[Target]] = defaultdict(list)
+        self.conflicts: dict[tuple[str, ...], tuple[Target, list[Target]]] = {}
         for table in catalog.tables:
             self._add_table(table)
+        for entry in learned:
+            self._add_learned(entry)
         self.max_len = max((len(k) for k in self.entries), default=1)
+
+    def _add_learned(self, entry: Any) -> None:
+        """A phrase verified examples taught (``phrase``, ``table``, ``column``, ``agg``). When the schema
+        itself reads the phrase otherwise, the two readings conflict: kept apart so the engine can abstain."""
+        table = self.catalog.table(entry.table)
+        if table is None or (entry.column and table.column(entry.column) is None):
+            return
+        key = tuple(t.stem for t in tokenize(entry.phrase) if t.kind in ("word", "num"))
+        kind = "column" if entry.column else "table"
+        target = Target(kind, table.name, table.column(entry.column).name if entry.column else None, score=0.9,
+                        agg=entry.agg, learned=True)
+        if not key:
+            return
+        own = [t for t in self.entries.get(key, ()) if not t.learned]
+        if own and all((t.table, t.column) != (target.table, target.column) for t in own):
+            self.conflicts[key] = (target, own)
+        elif not own:
+            self._add(list(key), target)
 
     def _add(self, key: list[str], target: Target) -> None:
         if key and target.ident not in {t.ident for t in self.entries[tuple(key)]}:
