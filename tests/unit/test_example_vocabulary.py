@@ -74,3 +74,35 @@ def test_revoking_an_example_unlearns_its_word_and_the_cache_is_keyed_by_schema_
     assert "audience" not in _learned(cache.get("gigs_db", "fp1", without, catalog))
     assert cache.get("gigs_db", "fp2", GIGS_VERIFIED, catalog) is not first
     assert "turnout" in first.words() and "office" in first.words()
+
+
+def test_the_sql_agent_answers_in_the_learned_words_through_its_graph(tmp_path, catalog):
+    """The agent's real graph (offline model, SQLite executor, guard, checkpointer): the learned words reach
+    the engine through the prompt, and the answer runs."""
+    from airflow_aimod.core.agents.runtime import AgentRuntime
+    from airflow_aimod.core.agents.sql_agent import SqlAgentTools, build_graph
+    from airflow_aimod.core.checkpoints import open_checkpointer
+    from airflow_aimod.core.executors.sqlite import SqliteReadOnlyExecutor
+    from airflow_aimod.core.llm.offline import OfflineChatModel
+    from airflow_aimod.core.registry import get_agent
+    from airflow_aimod.core.runner import AgentRunner
+    from airflow_aimod.core.schema_select import SchemaSelector
+    from airflow_aimod.core.state import initial_state
+    from airflow_aimod.core.tracing import Tracer
+
+    build_gigs(tmp_path / "gigs.db")
+    cache, spec = VocabularyCache(), get_agent("sql_agent")
+
+    def run(vocabulary):
+        runtime = AgentRuntime(spec=spec, envelope=spec.envelope, llm=OfflineChatModel(),
+                               tracer=Tracer(trace_id="v" * 32, agent=spec.name))
+        with open_checkpointer("memory://") as saver, SqliteReadOnlyExecutor(tmp_path / "gigs.db") as executor:
+            tools = SqlAgentTools(executor, SchemaSelector(), vocabulary=vocabulary)
+            state = initial_state(request="box office per genre", agent=spec.name, tier=spec.tier,
+                                  trace_id="v" * 32)
+            return AgentRunner(build_graph(runtime, tools), saver, thread_id="v").start(state).state
+
+    assert run(None)["status"] == "refused"
+    taught = run(lambda full, sampled: cache.get("gigs", "fp", GIGS_VERIFIED, sampled))
+    assert taught["status"] == "answered", taught.get("reason")
+    assert "SUM(g.gross_amt)" in taught["result"]["sql"] and len(taught["result"]["rows"]) == 5

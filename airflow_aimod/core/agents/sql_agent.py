@@ -42,7 +42,7 @@ class SqlAgentTools:
         self.max_rows = max_rows
         self.today = today
         self.examples = examples  # question -> verified {"question", "sql"} pairs, closest first
-        self.vocabulary = vocabulary  # live Catalog -> what the verified examples taught (``Vocabulary``)
+        self.vocabulary = vocabulary  # (live Catalog, its samples on demand) -> what verified examples taught
 
     def verified_examples(self, question: str) -> list[dict[str, str]]:
         """Verified examples close to ``question`` (none without an example source)."""
@@ -52,7 +52,8 @@ class SqlAgentTools:
         """Tables relevant to ``question``, with sample values filled in, and the learned words it uses
         (a learned word's table counts as named when the tables are chosen)."""
         full = self.executor.catalog()
-        learned = self.vocabulary(full).entries if self.vocabulary is not None else []
+        learned = self.vocabulary(full, lambda: self.executor.with_samples(full, timeout_s=timeout_s)).entries \
+            if self.vocabulary is not None else []
         words = set(tokenize_words(question))
         used = [e for e in learned if set(tokenize_words(e.phrase)) <= words]
         hint = " ".join([question, *(f"{e.table} {e.column or ''}" for e in used)])

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import date
 from typing import Any
@@ -242,14 +242,16 @@ class VocabularyCache:
     def __init__(self, size: int = 64) -> None:
         self.size, self._items, self._lock = size, OrderedDict(), threading.Lock()
 
-    def get(self, conn_id: str, fingerprint: str, pairs: Sequence[tuple[str, str]], catalog: Catalog,
-            *, dialect: str = "sqlite") -> Vocabulary:
+    def get(self, conn_id: str, fingerprint: str, pairs: Sequence[tuple[str, str]],
+            catalog: Catalog | Callable[[], Catalog], *, dialect: str = "sqlite") -> Vocabulary:
+        """``catalog``: the live catalog with its stored values (a value in a question is no unread word), or
+        a function returning it, called only when the vocabulary must be learned."""
         key = (conn_id, fingerprint, tuple(pairs))
         with self._lock:
             if key in self._items:
                 self._items.move_to_end(key)
                 return self._items[key]
-        vocabulary = learn(pairs, catalog, dialect=dialect)
+        vocabulary = learn(pairs, catalog if isinstance(catalog, Catalog) else catalog(), dialect=dialect)
         with self._lock:
             self._items[key] = vocabulary
             while len(self._items) > self.size:

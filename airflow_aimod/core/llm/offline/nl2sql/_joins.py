@@ -16,7 +16,9 @@ import heapq
 from collections import defaultdict
 from dataclasses import dataclass
 
-from airflow_aimod.core.llm.offline.nl2sql._text import DIRECTION_PARTS, DIRECTION_WORDS, singular, split_identifier, stem
+from airflow_aimod.core.llm.offline.nl2sql._text import (
+    DIRECTION_PARTS, DIRECTION_WORDS, singular, split_identifier, stem,
+)
 from airflow_aimod.core.schema import Catalog, Table
 
 
