@@ -128,6 +128,11 @@ DEV: list[Case] = [
         ("how many journeys were there in 2024", "SELECT COUNT(*) FROM journeys WHERE travel_dt BETWEEN "
          "'2024-01-01' AND '2024-12-31'"),
         ("average origin platform", "SELECT AVG(origin_platform) FROM journeys"),  # a role word in a column's name
+        # a price word, and the one money-like column (fare_amt: 'amt' abbreviates 'amount')
+        ("average price of journeys to Crossfield", "SELECT AVG(j.fare_amt) FROM journeys j "
+         "JOIN stations s ON s.station_id = j.dest_station_id WHERE s.station_name = 'Crossfield'"),
+        ("total revenue per origin region", "SELECT s.region, SUM(j.fare_amt) FROM journeys j "
+         "JOIN stations s ON s.station_id = j.origin_station_id GROUP BY s.region"),
     ]),
     Case("rail", "how many journeys per region", None, data_question=True),  # origin or destination: not said
     Case("rail", "journeys per station", None, data_question=True),

@@ -14,8 +14,8 @@ from functools import cached_property
 from typing import Any
 
 from airflow_aimod.core.llm.offline.nl2sql._text import (
-    CONCEPT_PARTS, CONCEPT_WORDS, GENERIC_PARTS, LABEL_PARTS, QUANTITY_PARTS, STOP, SYNONYMS, Token, singular,
-    split_identifier, stem, tokenize,
+    CONCEPT_PARTS, CONCEPT_WORDS, GENERIC_PARTS, LABEL_PARTS, QUANTITY_PARTS, STOP, SYNONYMS, Token, abbreviates,
+    abbreviation_like, expanded, singular, split_identifier, stem, tokenize,
 )
 from airflow_aimod.core.schema import Catalog, Column, Table
 
@@ -202,7 +202,7 @@ class Lexicon:
     @cached_property
     def _abbreviations(self) -> tuple[str, ...]:
         """One-word keys that look like abbreviations ('acct', 'qty', 'hrs', 'inv')."""
-        return tuple(sorted(k[0] for k in self.entries if len(k) == 1 and _abbreviation_like(k[0])))
+        return tuple(sorted(k[0] for k in self.entries if len(k) == 1 and abbreviation_like(k[0])))
 
     @cached_property
     def _short_keys(self) -> tuple[str, ...]:
@@ -216,7 +216,13 @@ class Lexicon:
         return direct or [t for t in self._indirect(word) if t.kind == "column"]
 
     def concept_targets(self, concept: str) -> list[Target]:
-        return list(self._concepts[concept])
+        """Columns realising ``concept``; a price word with no price-like column means the one money-like
+        column when exactly one fits ('price' for the only ``*_amt`` column); with several it stays unread."""
+        found = list(self._concepts[concept])
+        money = [t for t in self._concepts["money"] if t.kind == "column"]
+        if not found and concept == "price" and len(money) == 1:
+            found = [replace(money[0], score=money[0].score * 0.85)]
+        return found
 
     def values_equal(self, text: str) -> list[Target]:
         """Sampled values spelled ``text`` (any case), wherever they are."""
@@ -235,7 +241,7 @@ class Lexicon:
         for table in self.catalog.tables:
             numeric = [c for c in table.columns if c.kind == "number" and not is_key(table, c)]
             for column in numeric:
-                parts = split_identifier(column.name)
+                parts = expanded(split_identifier(column.name))
                 for concept, wanted in CONCEPT_PARTS.items():
                     if set(parts) & wanted:
                         score = 0.85 if parts[-1] in wanted else 0.75
@@ -251,22 +257,6 @@ class Lexicon:
         if not qty or not price:
             return []
         return [Target("derived", table.name, qty[0].name, other=price[0].name, score=0.7, concept="money")]
-
-
-def _abbreviation_like(part: str) -> bool:
-    """Short, and no vowel after the first letter: 'acct', 'qty', 'hrs', 'inv', 'kg' (not 'city', 'plan')."""
-    return 2 <= len(part) <= 4 and part.isalpha() and part not in GENERIC_PARTS \
-        and not any(ch in "aeiou" for ch in part[1:])
-
-
-def abbreviates(part: str, word: str) -> bool:
-    """``part`` abbreviates ``word``: same first letter, its letters in order, the word at most 3x longer."""
-    if part.endswith("s") and len(part) > 2 and abbreviates(part[:-1], word):  # 'hrs' → 'hour'
-        return True
-    if not len(part) < len(word) <= 3 * len(part) or word[0] != part[0]:
-        return False
-    rest = iter(word[1:])
-    return all(ch in rest for ch in part[1:])
 
 
 def truncates(part: str, word: str) -> bool:
