@@ -72,9 +72,10 @@ def run_ask(args: argparse.Namespace) -> int:
         dialect = dialect_for(get_connection(args.conn_id).conn_type)
     question = read_text_arg(args.question)
     with open_readonly_executor(args.conn_id) as executor:
-        from airflow_aimod.operators._knowledge import sql_examples
+        from airflow_aimod.operators._knowledge import sql_examples, sql_vocabulary
 
-        tools = SqlAgentTools(executor, SchemaSelector(), max_rows=args.max_rows, examples=sql_examples(args.conn_id))
+        tools = SqlAgentTools(executor, SchemaSelector(), max_rows=args.max_rows, examples=sql_examples(args.conn_id),
+                              vocabulary=sql_vocabulary(args.conn_id))
         state = run_graph(spec, args.llm, question, lambda rt: build_graph(rt, tools), envelope=envelope,
                           dialect=dialect)
     result = state.get("result") or {}

@@ -87,15 +87,23 @@ def route_messages(request: str, agents: Sequence[Mapping[str, Any]], *, schema:
 
 
 def sql_messages(question: str, catalog: Mapping[str, Any], *, dialect: str, today: str,
-                 feedback: Sequence[str] = (), examples: Sequence[Mapping[str, str]] = ()) -> Prompt:
+                 feedback: Sequence[str] = (), examples: Sequence[Mapping[str, str]] = (),
+                 vocabulary: Sequence[Mapping[str, Any]] = ()) -> Prompt:
     """Messages asking for SQL answering ``question`` over ``catalog`` (a ``Catalog.to_dict()``);
-    ``examples``: verified ``{"question", "sql"}`` pairs, closest first (at most 3 go in, each bounded)."""
+    ``examples``: verified ``{"question", "sql"}`` pairs, closest first (at most 3 go in, each bounded);
+    ``vocabulary``: the question's words that verified examples taught (``Learned.to_dict()``, at most 20)."""
     context = {"task": "nl2sql", "question": question, "dialect": dialect, "today": today,
                "catalog": catalog, "feedback": list(feedback)}
     if examples:
         context["examples"] = [{"question": str(e["question"])[:500], "sql": str(e["sql"])[:2000]}
                                for e in list(examples)[:3]]
+    if vocabulary:
+        context["vocabulary"] = [{k: e.get(k) for k in ("phrase", "table", "column", "agg")}
+                                 for e in list(vocabulary)[:20]]
     human = f"Today is {today}.\nQuestion:\n{question}\n\nSchema (tables, columns, types, samples, foreign keys):\n"
+    if vocabulary:
+        human = ("Words of this warehouse that verified examples taught (phrase → table/column, and the aggregate "
+                 "they imply) are in the JSON under \"vocabulary\".\n" + human)
     if examples:
         human = ("Verified examples (question and the SQL a person approved) are in the JSON under "
                  "\"examples\".\n" + human)

@@ -108,9 +108,8 @@ class SQLAgentOperator(WarehouseAgentOperator):
     def build_graph(self, runtime: AgentRuntime, resources: Warehouse, context: Context) -> StateGraph:
         from airflow_aimod.core.agents.sql_agent import SqlAgentTools, build_graph
         from airflow_aimod.core.schema_select import SchemaSelector
-
-        from airflow_aimod.operators._knowledge import sql_examples
+        from airflow_aimod.operators._knowledge import sql_examples, sql_vocabulary
 
         tools = SqlAgentTools(resources.executor, SchemaSelector(), max_rows=self.max_rows,
-                              examples=sql_examples(self.conn_id))
+                              examples=sql_examples(self.conn_id), vocabulary=sql_vocabulary(self.conn_id))
         return build_graph(runtime, tools)

@@ -137,6 +137,17 @@ def _api_router() -> APIRouter:
         return [{**a, "required_actions_url": required_actions_url(base, a)}
                 for a in _queries(request).pending_approvals(limit=limit, dag_ids=dags, now=request.app.state.clock())]
 
+    @router.get("/examples")
+    def examples(request: Request, dags: ReadableDags, agent: str | None = None,
+                 limit: int = Query(50, ge=1, le=500)) -> list[dict[str, Any]]:
+        """Verified examples, newest first: agent, question or request, answer, who verified it, when, the
+        connection (PII-looking values masked); none for a user who may read no DAG."""
+        from airflow_aimod.plugins.examples import LEARNING_AGENTS, public_examples
+
+        if agent is not None and agent not in LEARNING_AGENTS:
+            raise HTTPException(400, f"agent {agent!r} keeps no examples: use one of {', '.join(LEARNING_AGENTS)}")
+        return public_examples(_queries(request).store, limit=limit, agent=agent) if dags else []
+
     return router
 
 
@@ -157,6 +168,7 @@ def _page_router() -> APIRouter:
     @router.get("/", response_class=HTMLResponse)
     def page(request: Request, user: GetUserDep, dags: ReadableDags, window: str = "24h",
              trace: str | None = None, status: str = "all") -> HTMLResponse:
+        from airflow_aimod.plugins.examples import public_examples
         from airflow_aimod.plugins.page import PageData, render_page
 
         seconds, now, q = parse_window(window), request.app.state.clock(), _queries(request)
@@ -173,7 +185,7 @@ def _page_router() -> APIRouter:
                        for a in q.pending_approvals(limit=50, dag_ids=dags, now=now)],
             recent=recent, trace=q.trace(picked, limit=500, dag_ids=dags) if picked else None,
             attention=q.attention(window=seconds, now=now, dag_ids=dags, runs=runs, limit=50),
-            status=_status(status) or "all")
+            status=_status(status) or "all", examples=public_examples(q.store, limit=20) if dags else [])
         return HTMLResponse(render_page(data))
 
     @router.get("/icon.svg")

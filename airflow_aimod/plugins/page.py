@@ -67,12 +67,15 @@ class PageData:
     trace: dict[str, Any] | None
     attention: list[dict[str, Any]] = ()
     status: str = "all"
+    examples: list[dict[str, Any]] = ()  # verified examples, newest first (``plugins.examples``)
 
 
 def render_page(d: PageData) -> str:
     """The whole HTML document."""
+    from airflow_aimod.plugins.examples import examples_section
+
     body = "".join((_header(d), _business(d.business), _health(d.agents), _attention(d), _charts(d.series),
-                    _approvals(d), _trace(d)))
+                    _approvals(d), _trace(d), examples_section(list(d.examples), now=d.now, ago=_ago)))
     return (f'<!doctype html><html lang="en"><head><meta charset="utf-8"><title>AiMod</title>'
             f'<style>{_CSS}</style></head><body>{body}<script>{_JS}</script></body></html>')
 

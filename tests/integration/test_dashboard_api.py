@@ -16,6 +16,7 @@ import textwrap
 
 import pytest
 
+from airflow_aimod.core.examples import Example, ExampleStore
 from airflow_aimod.core.store import DashboardQueries, Outcome, open_store
 from tests.unit import test_store as shared
 
@@ -51,6 +52,15 @@ def client(airflow_env, tmp_path_factory):
 
     store = open_store(f"sqlite:///{tmp_path_factory.mktemp('store') / 'store.sqlite'}")
     shared.build_dataset(store)
+    examples = ExampleStore(store)
+    examples.add(Example(agent="sql_agent", question="how many orders per status", conn_id="retail_dw",
+                         answer="SELECT status, COUNT(*) FROM orders GROUP BY status", verified_by="ana",
+                         source="approved", verified_at=shared.NOW - 120))
+    examples.add(Example(agent="task_router", question="weekly digest of orders", answer="report_generator",
+                         verified_by="bo", source="route_review", verified_at=shared.NOW - 60))
+    examples.add(Example(agent="sql_agent", question="orders of jane.doe@example.com", conn_id="retail_dw",
+                         answer="SELECT * FROM orders WHERE email = 'jane.doe@example.com'", verified_by="cy",
+                         verified_at=shared.NOW - 600))  # added by hand: shown with the address masked
     store.record_outcome(Outcome(trace_id="hidden", agent="sql_agent", status="needs_approval", dag_id="secret_dag",
                                  started_at=shared.NOW - 30, ended_at=shared.NOW - 20))
     aimod = create_aimod_app(queries=DashboardQueries(store, price_table=shared.PRICES), clock=lambda: shared.NOW)
@@ -77,7 +87,7 @@ def bearer(client, user: str = "admin") -> dict[str, str]:
 
 
 ENDPOINTS = ["/aimod/", "/aimod/api/health", "/aimod/api/business", "/aimod/api/traces/t1",
-             "/aimod/api/approvals/pending", "/aimod/api/traces"]
+             "/aimod/api/approvals/pending", "/aimod/api/traces", "/aimod/api/examples"]
 
 
 @pytest.mark.parametrize("path", ENDPOINTS[1:])
@@ -138,6 +148,19 @@ def test_pending_approvals_link_to_required_actions_and_hide_unreadable_dags(cli
     assert client.get("/aimod/api/traces/hidden", headers=bearer(client)).status_code == 404
 
 
+def test_verified_examples_are_listed_newest_first_with_who_verified_them_and_no_pii(client):
+    body = client.get("/aimod/api/examples", headers=bearer(client)).json()
+    assert [(e["agent"], e["verified_by"], e["conn_id"], e["source"]) for e in body] == [
+        ("task_router", "bo", "", "route_review"), ("sql_agent", "ana", "retail_dw", "approved"),
+        ("sql_agent", "cy", "retail_dw", "manual")]
+    assert body[1]["verified_at"] == shared.NOW - 120 and body[1]["answer"].startswith("SELECT status")
+    assert "jane.doe" not in json.dumps(body) and "[pii]" in body[2]["question"]
+    only = client.get("/aimod/api/examples?agent=task_router&limit=5", headers=bearer(client)).json()
+    assert [e["question"] for e in only] == ["weekly digest of orders"]
+    bad = client.get("/aimod/api/examples?agent=data_profiler", headers=bearer(client))
+    assert bad.status_code == 400 and "sql_agent" in bad.json()["detail"]
+
+
 def test_a_bad_window_says_what_to_use(client):
     response = client.get("/aimod/api/health?window=soon", headers=bearer(client))
     assert response.status_code == 400 and "24h" in response.json()["detail"]
@@ -154,6 +177,8 @@ def test_the_page_renders_for_the_ui_cookie(client):
     assert "Signed in as viewer" in html and '<table id="health">' in html and "18 (90.0%)" in html
     assert 'href="/dags/aimod_approvals/runs/rp/tasks/sql_agent/required_actions"' in html
     assert 'data-trace-id="t2"' in html and 'aria-label="trace timeline"' in html and "secret_dag" not in html
+    assert '<table id="examples">' in html and "how many orders per status" in html and "retail_dw" in html
+    assert "jane.doe" not in html
 
 
 def test_the_plugin_registers_through_airflows_plugin_manager(tmp_path):

@@ -55,3 +55,35 @@ def test_the_warehouse_and_a_reviewers_choice_teach_the_router(hospital: str):
     agents, words = router_knowledge("hospital")
     taught = _route(shift, agents, words)
     assert taught["decision"] == "dispatch" and taught["agent"] == "report_generator"
+
+
+def test_stored_values_are_sampled_once_per_schema_fingerprint_and_again_when_it_changes(hospital: str, tmp_path):
+    import sqlite3
+
+    from airflow_aimod.operators._knowledge import router_knowledge
+
+    database = tmp_path / "hospital.db"
+    assert "ward=icu" in router_knowledge("hospital")[1]
+    with sqlite3.connect(database) as con:
+        con.execute("UPDATE admissions SET ward = 'maternity' WHERE admission_id = 1")
+    assert "ward=maternity" not in router_knowledge("hospital")[1]  # the same schema: its values are cached
+    with sqlite3.connect(database) as con:
+        con.execute("ALTER TABLE admissions ADD COLUMN bed_no INTEGER")
+    words = router_knowledge("hospital")[1]
+    assert "ward=maternity" in words and "bed" in words  # the schema changed: sampled again
+
+
+def test_words_a_verified_sql_example_taught_are_warehouse_words_for_the_router(hospital: str):
+    from airflow_aimod.observability.sinks import shared_store
+    from airflow_aimod.operators._knowledge import router_knowledge
+
+    request = "average los per ward"  # 'los': length of stay, the ward staff's word for stay_hrs
+    agents, words = router_knowledge("hospital")
+    assert _route(request, agents, words)["decision"] == "human_review"
+    ExampleStore(shared_store(hospital)).add(Example(
+        agent="sql_agent", question="average los in the icu ward", conn_id="hospital", verified_by="ward.clerk",
+        answer="SELECT AVG(stay_hrs) FROM admissions WHERE ward = 'icu'", source="approved"))
+    agents, words = router_knowledge("hospital")
+    assert "los" in words
+    routed = _route(request, agents, words)
+    assert (routed["decision"], routed["agent"]) == ("dispatch", "sql_agent")

@@ -81,3 +81,17 @@ def test_rebind_refuses_a_different_question(question: str):
 def test_rebind_refuses_sql_the_live_schema_cannot_run():
     stale = "SELECT COUNT(*) FROM shipment WHERE port_to = 'Riga'"
     assert rebind("how many shipments went to Riga", stale, "how many shipments went to Oslo", CATALOG) is None
+
+
+def test_the_newest_examples_of_an_agent_come_from_one_indexed_read(tmp_path):
+    raw = open_store(f"sqlite:///{tmp_path / 'store.sqlite'}")
+    store = ExampleStore(raw)
+    for i, when in enumerate((100.0, 300.0, 200.0)):
+        store.add(_example(f"how many shipments in week {i}", verified_at=when))
+    store.add(Example(agent="task_router", question="weekly report", answer="report_generator", verified_by="bo",
+                      verified_at=400.0))
+    assert [e.verified_at for e in store.recent("sql_agent", limit=2)] == [300.0, 200.0]
+    plan = " ".join(str(row[-1]) for row in raw.fetch(
+        "EXPLAIN QUERY PLAN SELECT * FROM aimod_examples WHERE agent = ? ORDER BY verified_at DESC LIMIT ?",
+        ("sql_agent", 2)))
+    assert "aimod_examples_agent_time" in plan and "TEMP B-TREE" not in plan

@@ -24,6 +24,7 @@ PHRASINGS = [
     ("are there anomalies in daily orders", "anomaly_detector"),
     ("is the drop in daily revenue unusual?", "anomaly_detector"),
     ("check the orders table against its expectations", "schema_validator"),
+    ("validate the orders table", "schema_validator"),  # the warehouse noun once took the verb's evidence
     ("run data quality checks on the customers table", "schema_validator"),
     ("summarize yesterday's pipeline runs", "summarizer"),
     ("write a weekly report on orders", "report_generator"),

@@ -17,6 +17,7 @@ class Case:
     question: str
     sql: str | None  # None: must refuse
     ordered: bool = False
+    data_question: bool = False  # a refusal the SQL agent owes (two readings): still routed to it
 
 
 def _cases(warehouse: str, rows: list[tuple]) -> list[Case]:
@@ -108,4 +109,31 @@ DEV: list[Case] = [
         ("insert a new student named Tom", None),
         ("how many classrooms does the school have", None),
     ]),
+    # written with the fix for role-named keys (two keys from journeys to stations); league keeps its held-out role
+    *_cases("rail", [
+        ("number of journeys per origin station", "SELECT s.station_name, COUNT(*) FROM journeys j "
+         "JOIN stations s ON s.station_id = j.origin_station_id GROUP BY s.station_id"),
+        ("total fare by destination region", "SELECT s.region, SUM(j.fare_amt) FROM journeys j "
+         "JOIN stations s ON s.station_id = j.dest_station_id GROUP BY s.region"),
+        ("how many journeys went to stations in the coast region", "SELECT COUNT(*) FROM journeys j "
+         "JOIN stations s ON s.station_id = j.dest_station_id WHERE s.region = 'coast'"),
+        ("how many journeys started in the north region", "SELECT COUNT(*) FROM journeys j "
+         "JOIN stations s ON s.station_id = j.origin_station_id WHERE s.region = 'north'"),
+        ("average passengers per destination station", "SELECT s.station_name, AVG(j.passengers) FROM journeys j "
+         "JOIN stations s ON s.station_id = j.dest_station_id GROUP BY s.station_id"),
+        ("how many journeys left from Northgate", "SELECT COUNT(*) FROM journeys j "
+         "JOIN stations s ON s.station_id = j.origin_station_id WHERE s.station_name = 'Northgate'"),
+        ("total fare of journeys to Crossfield", "SELECT SUM(j.fare_amt) FROM journeys j "
+         "JOIN stations s ON s.station_id = j.dest_station_id WHERE s.station_name = 'Crossfield'"),
+        ("how many journeys were there in 2024", "SELECT COUNT(*) FROM journeys WHERE travel_dt BETWEEN "
+         "'2024-01-01' AND '2024-12-31'"),
+        ("average origin platform", "SELECT AVG(origin_platform) FROM journeys"),  # a role word in a column's name
+        # a price word, and the one money-like column (fare_amt: 'amt' abbreviates 'amount')
+        ("average price of journeys to Crossfield", "SELECT AVG(j.fare_amt) FROM journeys j "
+         "JOIN stations s ON s.station_id = j.dest_station_id WHERE s.station_name = 'Crossfield'"),
+        ("total revenue per origin region", "SELECT s.region, SUM(j.fare_amt) FROM journeys j "
+         "JOIN stations s ON s.station_id = j.origin_station_id GROUP BY s.region"),
+    ]),
+    Case("rail", "how many journeys per region", None, data_question=True),  # origin or destination: not said
+    Case("rail", "journeys per station", None, data_question=True),
 ]

@@ -3,7 +3,7 @@
 A composed query is right when it returns the reference's rows: same row count, and every
 reference column equals (as a multiset, or in order when the case is ordered) some distinct
 column of the result, so an extra label or id column is not an error. A must-refuse case is
-right when the composer refuses. ``python -m tests.unseen.harness [dev|heldout|library] [-v]``.
+right when the composer refuses. ``python -m tests.unseen.harness [dev|heldout|library|gigs] [-v [--taught]]``.
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from airflow_aimod.core.examples import Example, closest
+from airflow_aimod.core.examples.vocabulary import learn
 from tests.unit.nl2sql_support import answer, catalog_from_sqlite
 from tests.unseen.cases import DEV, Case
 from tests.unseen.warehouses import BUILDERS
@@ -101,13 +102,17 @@ def build(directory: Path, names: set[str]) -> dict[str, Path]:
 
 def evaluate(cases: list[Case], directory: Path, compose=answer,
              verified: dict[str, list[tuple[str, str]]] | None = None) -> Score:
-    """Score ``cases``; with ``verified`` examples, each question gets the 3 closest of its warehouse."""
+    """Score ``cases``; with ``verified`` examples, each question gets the 3 closest of its warehouse and
+    the vocabulary all of that warehouse's examples teach."""
     paths = build(directory, {c.warehouse for c in cases})
     catalogs = {name: catalog_from_sqlite(path) for name, path in paths.items()}
+    taught = {name: learn(pairs, catalogs[name]).to_list() for name, pairs in (verified or {}).items()
+              if name in catalogs}
     score = Score()
     for case in cases:
         examples = _examples((verified or {}).get(case.warehouse, []), case.question)
-        out = compose(case.question, catalogs[case.warehouse], examples=examples)
+        out = compose(case.question, catalogs[case.warehouse], examples=examples,
+                      vocabulary=taught.get(case.warehouse, []))
         _grade(score, case, out, paths[case.warehouse])
     return score
 
@@ -152,6 +157,8 @@ def main(argv: list[str]) -> int:
         from tests.unseen.heldout import HELDOUT as cases
     elif split == "library":
         from tests.unseen.library import LIBRARY as cases
+    elif split == "gigs":
+        from tests.unseen.gigs import GIGS as cases
     else:
         cases = DEV
     from tests.unseen.verified import VERIFIED
@@ -160,7 +167,8 @@ def main(argv: list[str]) -> int:
         score = evaluate(cases, Path(tmp))
         taught = evaluate(cases, Path(tmp), verified=VERIFIED)
     print(f"{split} cold: {score.summary()}")
-    print(f"{split} with {sum(map(len, VERIFIED.values()))} verified examples: {taught.summary()}")
+    used = sum(len(VERIFIED.get(name, ())) for name in {c.warehouse for c in cases})
+    print(f"{split} with {used} verified examples: {taught.summary()}")
     if "-v" in argv:
         score = taught if "--taught" in argv else score
     if "-v" in argv:

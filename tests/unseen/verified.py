@@ -6,6 +6,8 @@ question about another value, number or year), most do not. The harness measures
 
 from __future__ import annotations
 
+from tests.unseen.gigs import GIGS_VERIFIED
+
 VERIFIED: dict[str, list[tuple[str, str]]] = {
     "hospital": [
         ("how many doctors work in oncology", "SELECT COUNT(*) FROM doctors WHERE specialty = 'oncology'"),
@@ -35,4 +37,5 @@ VERIFIED: dict[str, list[tuple[str, str]]] = {
          "JOIN courses c ON c.id = e.course_id WHERE c.title = 'Physics'"),
         ("average score in the spring term", "SELECT AVG(score) FROM enrollments WHERE term = 'spring'"),
     ],
+    "gigs": GIGS_VERIFIED,
 }

@@ -3,7 +3,9 @@
 Each builder takes a path and writes a small, seeded warehouse. The naming styles differ on
 purpose: snake_case plurals (hospital), camelCase singulars (fleet), abbreviations
 (billing), a junction table with keys by convention only (school), home/away pairs (league),
-camelCase with abbreviations and an author junction (library, written after the first five).
+camelCase with abbreviations and an author junction (library, written after the first five),
+snake_case with a promoter's jargon the names do not spell (gigs: the learning-from-examples schema),
+two foreign keys from one table to another, named by role (rail: origin/destination stations).
 """
 
 from __future__ import annotations
@@ -223,7 +225,65 @@ def build_library(path: Path) -> None:
     con.close()
 
 
+def build_gigs(path: Path) -> None:
+    """A concert promoter's books: the questions say 'turnout', 'shows', 'acts'; the names do not."""
+    rng = random.Random(17)
+    con = sqlite3.connect(path)
+    con.executescript("""
+        CREATE TABLE artists (artist_id INTEGER PRIMARY KEY, artist_name TEXT NOT NULL, genre TEXT,
+                              home_country TEXT);
+        CREATE TABLE venues (venue_id INTEGER PRIMARY KEY, venue_name TEXT NOT NULL, city TEXT, seat_cap INTEGER);
+        CREATE TABLE gigs (gig_id INTEGER PRIMARY KEY, artist_id INTEGER REFERENCES artists(artist_id),
+                           venue_id INTEGER REFERENCES venues(venue_id), gig_dt DATE, tickets_sold INTEGER,
+                           gross_amt NUMERIC(10,2), promoter_fee NUMERIC(8,2));
+    """)
+    con.executemany("INSERT INTO artists VALUES (?, ?, ?, ?)", [
+        (1, "The Lanterns", "indie", "Ireland"), (2, "Mira Sol", "jazz", "Portugal"), (3, "Copperline", "rock",
+        "Canada"), (4, "Nadia K", "jazz", "Canada"), (5, "Static Bloom", "electronic", "Ireland"),
+        (6, "Old Ferry", "folk", "Portugal"), (7, "Vela", "indie", "Spain"), (8, "Brass Tide", "jazz", "Spain")])
+    con.executemany("INSERT INTO venues VALUES (?, ?, ?, ?)", [
+        (1, "Blue Hall", "Lisbon", 1800), (2, "The Vault", "Porto", 450), (3, "Riverside Arena", "Lisbon", 9000),
+        (4, "Cellar 9", "Dublin", 300), (5, "Harbour Stage", "Dublin", 2500), (6, "Old Mill", "Cork", 700)])
+    caps = {1: 1800, 2: 450, 3: 9000, 4: 300, 5: 2500, 6: 700}
+    rows = []
+    for i in range(1, 161):
+        venue = rng.randint(1, 6)
+        sold = rng.randint(caps[venue] // 5, caps[venue])
+        price = rng.uniform(12, 60)
+        rows.append((i, rng.randint(1, 8), venue, _day(rng, (2023, 2024)), sold, round(sold * price, 2),
+                     round(rng.uniform(200, 3000), 2)))
+    con.executemany("INSERT INTO gigs VALUES (?, ?, ?, ?, ?, ?, ?)", rows)
+    con.commit()
+    con.close()
+
+
+def build_rail(path: Path) -> None:
+    """Journeys between stations: ``origin_station_id`` and ``dest_station_id`` both reference ``stations``."""
+    rng = random.Random(18)
+    con = sqlite3.connect(path)
+    con.executescript("""
+        CREATE TABLE stations (station_id INTEGER PRIMARY KEY, station_name TEXT NOT NULL, region TEXT);
+        CREATE TABLE journeys (journey_id INTEGER PRIMARY KEY,
+                               origin_station_id INTEGER REFERENCES stations(station_id),
+                               dest_station_id INTEGER REFERENCES stations(station_id), travel_dt DATE,
+                               fare_amt NUMERIC(8,2), passengers INTEGER, origin_platform INTEGER,
+                               dest_platform INTEGER);
+    """)
+    con.executemany("INSERT INTO stations VALUES (?, ?, ?)", [
+        (1, "Northgate", "north"), (2, "Millbrook", "north"), (3, "Harbourside", "coast"), (4, "Saltmarsh", "coast"),
+        (5, "Crossfield", "central"), (6, "Ashby Junction", "central"), (7, "Fenwick", "north")])
+    rows = []
+    for i in range(1, 201):
+        origin, dest = rng.sample(range(1, 8), 2)
+        rows.append((i, origin, dest, _day(rng, (2023, 2024)), round(rng.uniform(4, 90), 2), rng.randint(1, 6),
+                     rng.randint(1, 8), rng.randint(1, 8)))
+    con.executemany("INSERT INTO journeys VALUES (?, ?, ?, ?, ?, ?, ?, ?)", rows)
+    con.commit()
+    con.close()
+
+
 BUILDERS: dict[str, Callable[[Path], None]] = {
     "hospital": build_hospital, "fleet": build_fleet, "billing": build_billing, "school": build_school,
-    "league": build_league, "library": build_library,
+    "league": build_league, "library": build_library, "gigs": build_gigs,
+    "rail": build_rail,
 }

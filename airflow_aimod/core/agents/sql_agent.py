@@ -25,25 +25,41 @@ from airflow_aimod.core.state import AgentState, Status
 MAX_REPAIRS = 2
 
 
+def tokenize_words(text: str) -> list[str]:
+    """Lower-case words with a crude plural strip, as example retrieval reads them."""
+    from airflow_aimod.core.examples.retrieval import terms
+
+    return terms(text)
+
+
 class SqlAgentTools:
     """The SQL agent's tools: a read-only executor and a schema selector."""
 
     def __init__(self, executor: Any, selector: Any, *, max_rows: int = 1000, today: date | None = None,
-                 examples: Any = None) -> None:
+                 examples: Any = None, vocabulary: Any = None) -> None:
         self.executor = executor
         self.selector = selector
         self.max_rows = max_rows
         self.today = today
         self.examples = examples  # question -> verified {"question", "sql"} pairs, closest first
+        self.vocabulary = vocabulary  # (live Catalog, its samples on demand) -> what verified examples taught
 
     def verified_examples(self, question: str) -> list[dict[str, str]]:
         """Verified examples close to ``question`` (none without an example source)."""
         return list(self.examples(question)) if self.examples is not None else []
 
-    def relevant_catalog(self, question: str, timeout_s: float) -> Catalog:
-        """Tables relevant to ``question``, with sample values filled in."""
-        chosen = self.selector.select(question, self.executor.catalog())
-        return self.selector.fit(question, self.executor.with_samples(chosen, timeout_s=timeout_s))
+    def relevant_catalog(self, question: str, timeout_s: float) -> tuple[Catalog, list[dict[str, Any]]]:
+        """Tables relevant to ``question``, with sample values filled in, and the learned words it uses
+        (a learned word's table counts as named when the tables are chosen)."""
+        full = self.executor.catalog()
+        learned = self.vocabulary(full, lambda: self.executor.with_samples(full, timeout_s=timeout_s)).entries \
+            if self.vocabulary is not None else []
+        words = set(tokenize_words(question))
+        used = [e for e in learned if set(tokenize_words(e.phrase)) <= words]
+        hint = " ".join([question, *(f"{e.table} {e.column or ''}" for e in used)])
+        chosen = self.selector.select(hint, full)
+        catalog = self.selector.fit(hint, self.executor.with_samples(chosen, timeout_s=timeout_s))
+        return catalog, [e.to_dict() for e in used]
 
     def run(self, sql: str, *, approved: bool, timeout_s: float) -> Any:
         """Run ``sql``; a query a person approved goes to the executor's approved-query connection if it has one
@@ -92,16 +108,19 @@ class _SqlNodes:
             if not is_expected_failure(exc):
                 raise
             return self.rt.fail_safe("load_schema", exc)
-        tables = [t.name for t in out.value.tables]
+        catalog, vocabulary = out.value
+        tables = [t.name for t in catalog.tables]
         return self.rt.update("load_schema", events=out.events,
-                              work={"catalog": out.value.to_dict(), "schema_tables": tables, "drafts": 0})
+                              work={"catalog": catalog.to_dict(), "schema_tables": tables, "drafts": 0,
+                                    "vocabulary": vocabulary})
 
     def draft(self, state: AgentState) -> dict[str, Any]:
         work = state["work"]
         today = (self.tools.today or date.today()).isoformat()
         messages = sql_messages(state["request"], work["catalog"], dialect=self.rt.dialect, today=today,
                                 feedback=work.get("feedback") or (),
-                                examples=self.tools.verified_examples(state["request"]))
+                                examples=self.tools.verified_examples(state["request"]),
+                                vocabulary=work.get("vocabulary") or ())
         try:
             reply = self.rt.ask_json(state, messages)
         except Exception as exc:

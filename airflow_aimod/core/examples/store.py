@@ -94,6 +94,12 @@ class ExampleStore:
                                 "ORDER BY verified_at, example_id", params)
         return [Example(**dict(zip(_COLUMNS, row))) for row in rows]
 
+    def recent(self, agent: str, *, limit: int = 50) -> list[Example]:
+        """``agent``'s newest ``limit`` examples, newest first (index ``aimod_examples_agent_time``)."""
+        rows = self.store.fetch(f"SELECT {', '.join(_COLUMNS)} FROM aimod_examples WHERE agent = ? "
+                                "ORDER BY verified_at DESC LIMIT ?", (agent, int(limit)))
+        return [Example(**dict(zip(_COLUMNS, row))) for row in rows]
+
     def remove(self, example_id: str) -> bool:
         """Revoke one example; False when there was none with that id."""
         with self.store.locked(0) as conn:

@@ -13,4 +13,5 @@ def answer(context: dict[str, Any]) -> dict[str, Any]:
     today = date.fromisoformat(context["today"]) if context.get("today") else date.today()
     return SqlComposer().compose(context["question"], Catalog.from_dict(context["catalog"]),
                                  dialect=context.get("dialect", "sqlite"), feedback=context.get("feedback", ()),
-                                 today=today, examples=context.get("examples") or ())
+                                 today=today, examples=context.get("examples") or (),
+                                 vocabulary=context.get("vocabulary") or ())

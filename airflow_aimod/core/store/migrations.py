@@ -101,6 +101,9 @@ MIGRATIONS: tuple[Migration, ...] = (
         "CREATE INDEX IF NOT EXISTS aimod_events_ts ON aimod_events (ts)",
         "CREATE INDEX IF NOT EXISTS aimod_token_ledger_updated ON aimod_token_ledger (updated_at)",
     )),
+    Migration(8, "examples by time", (
+        "CREATE INDEX IF NOT EXISTS aimod_examples_agent_time ON aimod_examples (agent, verified_at)",
+    )),
 )
 
 LATEST = MIGRATIONS[-1].version

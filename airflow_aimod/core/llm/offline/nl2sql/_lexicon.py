@@ -8,13 +8,14 @@ money-like numeric columns, or quantity × price when the schema only has those)
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from functools import cached_property
 from typing import Any
 
 from airflow_aimod.core.llm.offline.nl2sql._text import (
-    CONCEPT_PARTS, CONCEPT_WORDS, GENERIC_PARTS, LABEL_PARTS, QUANTITY_PARTS, STOP, SYNONYMS, Token, singular,
-    split_identifier, stem, tokenize,
+    CONCEPT_PARTS, CONCEPT_WORDS, GENERIC_PARTS, LABEL_PARTS, QUANTITY_PARTS, STOP, SYNONYMS, Token, abbreviates,
+    abbreviation_like, expanded, singular, split_identifier, stem, tokenize,
 )
 from airflow_aimod.core.schema import Catalog, Column, Table
 
@@ -35,6 +36,8 @@ class Target:
     score: float = 1.0
     other: str | None = None
     concept: str | None = None
+    agg: str | None = None  # learned from verified examples: the aggregate the phrase implies
+    learned: bool = False
 
     @property
     def ident(self) -> tuple:
@@ -84,12 +87,33 @@ def is_key(table: Table, column: Column) -> bool:
 class Lexicon:
     """Phrase → targets index over one catalog."""
 
-    def __init__(self, catalog: Catalog) -> None:
+    def __init__(self, catalog: Catalog, learned: Sequence[Any] = ()) -> None:
         self.catalog = catalog
         self.entries: dict[tuple[str, ...], list[Target]] = defaultdict(list)
+        self.conflicts: dict[tuple[str, ...], tuple[Target, list[Target]]] = {}
         for table in catalog.tables:
             self._add_table(table)
+        for entry in learned:
+            self._add_learned(entry)
         self.max_len = max((len(k) for k in self.entries), default=1)
+
+    def _add_learned(self, entry: Any) -> None:
+        """A phrase verified examples taught (``phrase``, ``table``, ``column``, ``agg``). When the schema
+        itself reads the phrase otherwise, the two readings conflict: kept apart so the engine can abstain."""
+        table = self.catalog.table(entry.table)
+        if table is None or (entry.column and table.column(entry.column) is None):
+            return
+        key = tuple(t.stem for t in tokenize(entry.phrase) if t.kind in ("word", "num"))
+        kind = "column" if entry.column else "table"
+        target = Target(kind, table.name, table.column(entry.column).name if entry.column else None, score=0.9,
+                        agg=entry.agg, learned=True)
+        if not key:
+            return
+        own = [t for t in self.entries.get(key, ()) if not t.learned]
+        if own and all((t.table, t.column) != (target.table, target.column) for t in own):
+            self.conflicts[key] = (target, own)
+        elif not own:
+            self._add(list(key), target)
 
     def _add(self, key: list[str], target: Target) -> None:
         if key and target.ident not in {t.ident for t in self.entries[tuple(key)]}:
@@ -178,7 +202,7 @@ class Lexicon:
     @cached_property
     def _abbreviations(self) -> tuple[str, ...]:
         """One-word keys that look like abbreviations ('acct', 'qty', 'hrs', 'inv')."""
-        return tuple(sorted(k[0] for k in self.entries if len(k) == 1 and _abbreviation_like(k[0])))
+        return tuple(sorted(k[0] for k in self.entries if len(k) == 1 and abbreviation_like(k[0])))
 
     @cached_property
     def _short_keys(self) -> tuple[str, ...]:
@@ -192,7 +216,13 @@ class Lexicon:
         return direct or [t for t in self._indirect(word) if t.kind == "column"]
 
     def concept_targets(self, concept: str) -> list[Target]:
-        return list(self._concepts[concept])
+        """Columns realising ``concept``; a price word with no price-like column means the one money-like
+        column when exactly one fits ('price' for the only ``*_amt`` column); with several it stays unread."""
+        found = list(self._concepts[concept])
+        money = [t for t in self._concepts["money"] if t.kind == "column"]
+        if not found and concept == "price" and len(money) == 1:
+            found = [replace(money[0], score=money[0].score * 0.85)]
+        return found
 
     def values_equal(self, text: str) -> list[Target]:
         """Sampled values spelled ``text`` (any case), wherever they are."""
@@ -211,7 +241,7 @@ class Lexicon:
         for table in self.catalog.tables:
             numeric = [c for c in table.columns if c.kind == "number" and not is_key(table, c)]
             for column in numeric:
-                parts = split_identifier(column.name)
+                parts = expanded(split_identifier(column.name))
                 for concept, wanted in CONCEPT_PARTS.items():
                     if set(parts) & wanted:
                         score = 0.85 if parts[-1] in wanted else 0.75
@@ -227,22 +257,6 @@ class Lexicon:
         if not qty or not price:
             return []
         return [Target("derived", table.name, qty[0].name, other=price[0].name, score=0.7, concept="money")]
-
-
-def _abbreviation_like(part: str) -> bool:
-    """Short, and no vowel after the first letter: 'acct', 'qty', 'hrs', 'inv', 'kg' (not 'city', 'plan')."""
-    return 2 <= len(part) <= 4 and part.isalpha() and part not in GENERIC_PARTS \
-        and not any(ch in "aeiou" for ch in part[1:])
-
-
-def abbreviates(part: str, word: str) -> bool:
-    """``part`` abbreviates ``word``: same first letter, its letters in order, the word at most 3x longer."""
-    if part.endswith("s") and len(part) > 2 and abbreviates(part[:-1], word):  # 'hrs' → 'hour'
-        return True
-    if not len(part) < len(word) <= 3 * len(part) or word[0] != part[0]:
-        return False
-    rest = iter(word[1:])
-    return all(ch in rest for ch in part[1:])
 
 
 def truncates(part: str, word: str) -> bool:

@@ -251,3 +251,25 @@ MARK_PHRASES: tuple[tuple[tuple[str, ...], str], ...] = tuple(sorted((
 ), key=lambda pair: -len(pair[0])))
 TIME_UNITS = {"day": "day", "days": "day", "week": "week", "weeks": "week", "month": "month", "months": "month",
               "quarter": "quarter", "quarters": "quarter", "year": "year", "years": "year"}
+
+
+def abbreviates(part: str, word: str) -> bool:
+    """``part`` abbreviates ``word``: same first letter, its letters in order, the word at most 3x longer."""
+    if part.endswith("s") and len(part) > 2 and abbreviates(part[:-1], word):  # 'hrs' → 'hour'
+        return True
+    if not len(part) < len(word) <= 3 * len(part) or word[0] != part[0]:
+        return False
+    rest = iter(word[1:])
+    return all(ch in rest for ch in part[1:])
+
+
+def abbreviation_like(part: str) -> bool:
+    """Short, and no vowel after the first letter: 'acct', 'qty', 'hrs', 'inv', 'kg' (not 'city', 'plan')."""
+    return 2 <= len(part) <= 4 and part.isalpha() and part not in GENERIC_PARTS \
+        and not any(ch in "aeiou" for ch in part[1:])
+
+
+def expanded(parts: list[str]) -> list[str]:
+    """``parts`` with the concept words their abbreviations stand for ('amt' → also 'amount')."""
+    wanted = sorted({w for words in CONCEPT_PARTS.values() for w in words} | QUANTITY_PARTS)
+    return parts + [w for p in parts if abbreviation_like(p) for w in wanted if w not in parts and abbreviates(p, w)]

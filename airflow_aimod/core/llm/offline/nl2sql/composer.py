@@ -25,8 +25,9 @@ from airflow_aimod.core.llm.offline.nl2sql._roles import interpret
 from airflow_aimod.core.llm.offline.nl2sql._scan import Item, scan
 from airflow_aimod.core.llm.offline.nl2sql._sql import Agg, Bucket, Col, Cond, Out, Product, Query, Renderer, Semi
 from airflow_aimod.core.llm.offline.actions import requested_action
-from airflow_aimod.core.llm.offline.nl2sql._text import DML_WORDS, split_identifier, tokenize
+from airflow_aimod.core.llm.offline.nl2sql._text import DML_WORDS, split_identifier, stem, tokenize
 from airflow_aimod.core.examples.reuse import rebind
+from airflow_aimod.core.examples.vocabulary import lexicon_entries
 from airflow_aimod.core.schema import Catalog
 
 READ_ONLY = "read-only: I can only answer questions with SELECT queries"
@@ -49,12 +50,16 @@ class SqlComposer:
         self.max_tables = max_tables
 
     def compose(self, question: str, catalog: Catalog, *, dialect: str = "sqlite", feedback: Sequence[str] = (),
-                today: date | None = None, examples: Sequence[Mapping[str, Any]] = ()) -> dict[str, Any]:
+                today: date | None = None, examples: Sequence[Mapping[str, Any]] = (),
+                vocabulary: Sequence[Mapping[str, Any]] = ()) -> dict[str, Any]:
         """JSON-safe answer: ``sql`` (None when refusing), ``confidence``, ``rationale``, ``refusal``…
 
         ``examples``: verified ``{"question", "sql"}`` pairs, closest first; one of the same shape as
         ``question`` is re-bound to its literals and answered instead of composing afresh.
+        ``vocabulary``: phrases verified examples taught (``examples.vocabulary.learn``), read like the
+        schema's own words; a phrase the schema reads otherwise makes the engine abstain.
         """
+        learned = lexicon_entries(vocabulary)
         text = (question or "").strip()
         dialect = _DIALECTS.get(dialect.lower(), dialect.lower())
         today = today or date.today()
@@ -64,23 +69,24 @@ class SqlComposer:
             if not feedback and (reused := _reuse(text, catalog, dialect, examples)) is not None:
                 return reused
             if feedback:
-                return self._repair(text, catalog, dialect, feedback, today)
-            return self._compose(text, catalog, dialect, today, self.max_tables)
+                return self._repair(text, catalog, dialect, feedback, today, learned)
+            return self._compose(text, catalog, dialect, today, self.max_tables, learned)
         except Refusal as exc:
             return _refusal(str(exc), feedback)
         except Exception as exc:  # noqa: BLE001 - a stand-in model must answer, never crash its caller
             return _refusal(f"the offline composer could not interpret this question ({type(exc).__name__}); "
                             "rephrase it or configure an LLM connection", feedback)
 
-    def _repair(self, text: str, catalog: Catalog, dialect: str, feedback: list[str], today: date) -> dict[str, Any]:
+    def _repair(self, text: str, catalog: Catalog, dialect: str, feedback: list[str], today: date,
+                learned: Sequence[Any] = ()) -> dict[str, Any]:
         """Recompose without what the validator rejected; refuse rather than repeat the same SQL."""
         restricted, max_tables = restrict(catalog, feedback)
         limits = [x for x in (max_tables, self.max_tables) if x is not None]
         try:
-            previous = self._compose(text, catalog, dialect, today, self.max_tables)["sql"]
+            previous = self._compose(text, catalog, dialect, today, self.max_tables, learned)["sql"]
         except Refusal:
             previous = None
-        answer = self._compose(text, restricted, dialect, today, min(limits) if limits else None)
+        answer = self._compose(text, restricted, dialect, today, min(limits) if limits else None, learned)
         if answer["sql"] == previous:
             raise Refusal("the validator rejected my query and I have no different one to offer")
         answer["confidence"] = round(answer["confidence"] * 0.8, 2)
@@ -88,15 +94,23 @@ class SqlComposer:
         return answer
 
     def _compose(self, text: str, catalog: Catalog, dialect: str, today: date,
-                 max_tables: int | None) -> dict[str, Any]:
-        lexicon = Lexicon(catalog)
-        items, _ = scan(text, lexicon, today)
+                 max_tables: int | None, learned: Sequence[Any] = ()) -> dict[str, Any]:
+        lexicon = Lexicon(catalog, learned)
+        items, tokens = scan(text, lexicon, today)
+        graph = JoinGraph(catalog, frozenset(w for t in tokens if t.kind == "word" for w in (t.text, t.stem)))
+        items = _with_learned(_roles_tolerated(items, graph), lexicon)
         reading = interpret(items, lexicon)
-        planner = Planner(lexicon, JoinGraph(catalog), reading, max_tables=max_tables)
+        planner = Planner(lexicon, graph, reading, max_tables=max_tables)
         try:
             query = planner.plan()
         except Infeasible as exc:
             raise Refusal(str(exc)) from None
+        for edge in query.joins:
+            if keys := graph.ambiguous_join(edge):
+                named = set(split_identifier(edge.src)) | set(split_identifier(edge.dst)) | {"id"}
+                roles = " / ".join(" ".join(p for p in split_identifier(k) if p not in named) or k for k in keys)
+                raise Refusal(f"{edge.src} and {edge.dst} join two ways ({' or '.join(keys)}) and the question "
+                              f"does not say which: name the role ({roles})")
         try:
             sql = Renderer(catalog, dialect).render(query)
         except ValueError as exc:
@@ -104,6 +118,46 @@ class SqlComposer:
         interpretation = _interpretation(query, reading, planner, items)
         return {"sql": sql, "confidence": _confidence(items, reading, planner), "refusal": None,
                 "rationale": _rationale(interpretation), "tables": query.tables(), "interpretation": interpretation}
+
+
+def _roles_tolerated(items: list[Item], graph: JoinGraph) -> list[Item]:
+    """A word naming the role of a role-named key picks a join and names no data: an unknown one ('origin'),
+    or one the schema also spells in a column ('home' in home_goals) when it qualifies the referenced table
+    ('the *home* team', 'by *destination* region')."""
+    out = list(items)
+    for k, item in enumerate(items):
+        refs = graph.role_vocabulary.get(item.text) or graph.role_vocabulary.get(stem(item.text))
+        if not refs or item.kind not in ("word", "ref"):
+            continue
+        nxt = items[k + 1] if k + 1 < len(items) else None
+        qualifies = nxt is not None and nxt.is_ref and any(t.table in refs for t in nxt.targets)
+        if item.kind == "word" or qualifies:
+            out[k] = replace(item, kind="tolerated", targets=[])
+    return out
+
+
+def _with_learned(items: list[Item], lexicon: Lexicon) -> list[Item]:
+    """Abstain on a phrase the examples and the schema read differently; a learned phrase that implies an
+    aggregate ('box office' → SUM(gross_amt)) gets it when the question asks for no aggregate or ranking."""
+    for item in items:
+        key = tuple(t.stem for t in tokenize(item.text))
+        if item.is_ref and key in lexicon.conflicts:
+            taught, own = lexicon.conflicts[key]
+            raise Refusal(f"{item.raw!r} may mean {taught.describe()} (taught by verified examples) or "
+                          f"{' / '.join(t.describe() for t in own)} (the schema's own reading): say which")
+    if any(it.kind == "mark" and it.mark.startswith(("agg:", "rank:")) for it in items):
+        return items
+    out: list[Item] = []
+    for item in items:
+        best = item.best() if item.is_ref else None
+        if best is not None and best.learned and best.agg and not _has_agg(out):
+            out.append(Item("mark", item.text, item.raw, mark=f"agg:{best.agg}"))
+        out.append(item)
+    return out
+
+
+def _has_agg(items: list[Item]) -> bool:
+    return any(it.kind == "mark" and it.mark.startswith("agg:") for it in items)
 
 
 def _reuse(text: str, catalog: Catalog, dialect: str, examples: Sequence[Mapping[str, Any]]) -> dict[str, Any] | None:

@@ -19,7 +19,7 @@ from functools import lru_cache
 
 from airflow_aimod.core.llm.offline.actions import requested_action
 from airflow_aimod.core.llm.offline.nl2sql import _text as nl2sql_words
-from airflow_aimod.core.llm.offline.nl2sql._text import IRREGULAR_PAST, PREPOSITIONS
+from airflow_aimod.core.llm.offline.nl2sql._text import IRREGULAR_PAST, PREPOSITIONS, expanded
 from airflow_aimod.core.llm.offline.route._terms import Term, _abbreviates, _split_words, _stem, extract_terms
 
 RETRIEVAL = frozenset({"count", "total", "sum", "average", "top", "group", "min max", "filter", "join", "sql",
@@ -132,8 +132,9 @@ def _vocabulary(schema: tuple[str, ...]) -> _Vocabulary:
     names = frozenset(_stem(w) for w in schema if "=" not in w)
     values = frozenset(_stem(w) for entry in schema if "=" in entry
                        for w, _ in _split_words(entry.split("=", 1)[1].casefold()))
+    parts = {nl2sql_words.stem(n) for n in names} | names
     return _Vocabulary(names, values, tuple(sorted(n for n in names if len(n) <= 4)),
-                       frozenset({nl2sql_words.stem(n) for n in names} | names))
+                       frozenset(parts | set(expanded(sorted(parts)))))
 
 
 def _kind(term: Term, vocabulary: _Vocabulary) -> str:
@@ -171,7 +172,8 @@ def _means_a_name(word: str, parts: frozenset[str]) -> bool:
     key = _nl2sql_stem(word)
     if nl2sql_words.SYNONYMS.get(key, frozenset()) & parts:
         return True
-    return any(key in words and nl2sql_words.CONCEPT_PARTS[concept] & parts
+    money = nl2sql_words.CONCEPT_PARTS["money"] & parts  # a price word may mean the money-like column
+    return any(key in words and (nl2sql_words.CONCEPT_PARTS[concept] & parts or (concept == "price" and money))
                for concept, words in nl2sql_words.CONCEPT_WORDS.items())
 
 

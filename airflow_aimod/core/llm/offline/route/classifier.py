@@ -121,9 +121,13 @@ class RouteClassifier:
         if schema:
             terms = route_terms.ground_in_schema(terms, schema, index, text)
         grounded = self._data_agents(reading, index) if reading is not None and reading.plain else {}
-        probs = grounded or self._probabilities(terms, index)
+        directed = {} if grounded or reading is None else self._directed(reading, terms, index)
+        probs = grounded or directed or self._probabilities(terms, index)
         if grounded:
             notes.append(reading.describe() + "; its intent words decide the agent")
+        elif directed:
+            notes.append(f"names the warehouse's data ({', '.join(reading.nouns)}); every other word is an agent's "
+                         "own, and those words alone decide the agent")
         elif reading is not None and reading.unsupported and (foreign := _foreign(reading.unknown, index)):
             probs = _cap(probs, self.multi_intent_cap)
             shown = ", ".join(repr(w) for w in foreign[:5])
@@ -159,6 +163,22 @@ class RouteClassifier:
         """For a request every word of which resolves to the warehouse: the agents' shares of the mass its
         intent words alone give them ("none of these" is ruled out by the grounding, not by the threshold)."""
         probs = self._probabilities(list(reading.focus), index)
+        total = sum(probs.values())
+        return {name: p / total for name, p in probs.items()} if total else {}
+
+    def _directed(self, reading: DataReading, terms: Sequence[route_terms.Term],
+                  index: route_terms.Index) -> dict[str, float]:
+        """An instruction to an agent about the warehouse's data ('validate the venues table'): warehouse nouns,
+        and every other word is one the agents' texts use. The warehouse noun tells that the request is about
+        the data, not which agent acts on it: the agents share the mass by the other words alone ("none of
+        these" is ruled out by the grounding, as for a data request)."""
+        if not reading.nouns or reading.intents or reading.action or reading.judgement or not reading.leftovers:
+            return {}  # a retrieval word as well ('count … then retrain'): not one agent's instruction
+        own = [t for t in terms if t.feature != route_terms.DATA_FEATURE and t.feature in index.idf]
+        if not own or any(route_terms._stem(w) not in index.idf and w not in {t.surface for t in own}
+                          for w in reading.leftovers):
+            return {}
+        probs = self._probabilities(own, index)
         total = sum(probs.values())
         return {name: p / total for name, p in probs.items()} if total else {}
 
