@@ -7,7 +7,6 @@ person's approval before they run, and the SQL policy for agents that query data
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass, field, replace
 from typing import Any
@@ -41,6 +40,8 @@ def _check_kinds(kinds: Iterable[str], where: str) -> frozenset[str]:
     kinds = frozenset(kinds)
     for kind in sorted(kinds):
         if kind not in ACTION_KINDS:
+            import difflib  # only on a typo: difflib is not loaded when a DAG file parses
+
             close = difflib.get_close_matches(kind, ACTION_KINDS, n=1)
             hint = f" Did you mean {close[0]!r}?" if close else ""
             raise ConfigurationError(f"unknown action kind {kind!r} in {where}.{hint} Known: {sorted(ACTION_KINDS)}")
@@ -107,7 +108,7 @@ class Envelope:
             raise ConfigurationError("an envelope allowing 'sql.read' needs a SqlPolicy, and only then")
         if self.max_auto_retries < 0 or self.max_handoff_depth < 0:
             raise ConfigurationError("max_auto_retries and max_handoff_depth cannot be negative")
-        from airflow_aimod.core.budget import parse_token_budget
+        from airflow_aimod.core.token_limits import parse_token_budget
 
         object.__setattr__(self, "token_budget", parse_token_budget(self.token_budget))
         if self.channels is not None:
