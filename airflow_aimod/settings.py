@@ -42,7 +42,8 @@ def configured_url(url_key: str, conn_key: str) -> str:
     """
     url, conn_id = aimod_setting(url_key), aimod_setting(conn_key)
     if url and conn_id:
-        from airflow_aimod.core.redaction import redact_url  # its patterns compile only when needed
+        # the redaction patterns compile only here, not whenever a setting is read
+        from airflow_aimod.core.redaction import redact_url
 
         raise ConfigurationError(f"[aimod] {url_key} ({redact_url(url)}) and [aimod] {conn_key} ({conn_id!r}) are "
                                  f"both set: keep one (the connection id is the production choice), unset the other")
