@@ -14,7 +14,6 @@ import os
 from typing import Any
 from urllib.parse import quote, urlencode
 
-from airflow_aimod.core.redaction import redact_url
 from airflow_aimod.exceptions import ConfigurationError
 
 log = logging.getLogger(__name__)
@@ -43,6 +42,9 @@ def configured_url(url_key: str, conn_key: str) -> str:
     """
     url, conn_id = aimod_setting(url_key), aimod_setting(conn_key)
     if url and conn_id:
+        # the redaction patterns compile only here, not whenever a setting is read
+        from airflow_aimod.core.redaction import redact_url
+
         raise ConfigurationError(f"[aimod] {url_key} ({redact_url(url)}) and [aimod] {conn_key} ({conn_id!r}) are "
                                  f"both set: keep one (the connection id is the production choice), unset the other")
     return postgres_url(conn_id, setting=conn_key) if conn_id else url

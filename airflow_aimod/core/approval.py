@@ -14,7 +14,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-APPROVE, REJECT, EDIT = "approve", "reject", "edit"
+from airflow_aimod.core.decisions import APPROVE, EDIT, REJECT
+
 PAYLOAD_KIND = "approval"
 
 

@@ -7,19 +7,20 @@ reported (``usage_metadata`` or OpenAI's ``token_usage``), never from the estima
 An envelope's ``token_budget`` is an int (all calls of the agent task) or a mapping of
 task type (``route``, ``nl2sql``, ... plus ``total`` and ``*``) to tokens. ``BudgetGuard``
 checks one call against those limits and, when the agent task shares a budget with
-the other tasks of its DAG run, reserves the tokens in a ``SharedLedger`` first.
+the other tasks of its DAG run, reserves the tokens in a ``SharedLedger`` first. The shape of a
+``token_budget`` is checked in ``core.token_limits`` (at parse time; ``parse_token_budget`` is imported here).
 """
 
 from __future__ import annotations
 
-import difflib
 import math
 import re
-from collections.abc import Collection, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from airflow_aimod.exceptions import BudgetExceeded, ConfigurationError
+from airflow_aimod.core.token_limits import ANY_OTHER, TOTAL, parse_token_budget
+from airflow_aimod.exceptions import BudgetExceeded
 
 _WORDISH = re.compile(r"\w+|[^\w\s]")
 
@@ -82,50 +83,6 @@ class TokenBudget:
                 f"token budget exhausted: {self.used} of {self.limit} tokens used and the next call needs "
                 f"up to {needed}; raise the agent's token_budget or shorten the request"
             )
-
-
-# --------------------------------------------------------------------------- limits per task type
-
-TOTAL = "total"
-"""``token_budget`` key: a cap on every call of the agent task together."""
-ANY_OTHER = "*"
-"""``token_budget`` key: the cap of each task type that has no entry of its own."""
-
-
-def parse_token_budget(value: Any) -> int | dict[str, int] | None:
-    """``value`` validated: ``None``, a positive int, or a mapping task type (or total/*) → positive int.
-
-    Only the shape is checked here (an envelope does not know its agent); ``check_task_keys`` checks the
-    keys against the task types the agent declares in the registry.
-    """
-    if value is None:
-        return None
-    if isinstance(value, Mapping):
-        if not value:
-            raise ConfigurationError("token_budget is an empty mapping; give task types → tokens, an int, or None")
-        return {str(k): _tokens(v, f"token_budget[{k!r}]") for k, v in sorted(value.items(), key=lambda kv: str(kv[0]))}
-    if isinstance(value, int) and not isinstance(value, bool):
-        return _tokens(value, "token_budget")
-    raise ConfigurationError(f"token_budget must be a positive int, a mapping of task type to tokens (plus "
-                             f"{TOTAL!r} and {ANY_OTHER!r}), or None; got {value!r}")
-
-
-def check_task_keys(budget: Mapping[Any, Any], task_types: Collection[str], agent: str = "this agent") -> None:
-    """Every key of a per-task-type ``budget`` is a task type ``agent`` declares, ``total`` or ``*``."""
-    known = set(task_types) | {TOTAL, ANY_OTHER}
-    for key in budget:
-        if key not in known:
-            close = difflib.get_close_matches(str(key), sorted(known), n=1)
-            hint = f" Did you mean {close[0]!r}?" if close else ""
-            raise ConfigurationError(f"unknown task type {key!r} in the token_budget of {agent}.{hint} Known: "
-                                     f"{sorted(known)} ({TOTAL!r}: all calls together, {ANY_OTHER!r}: each unlisted "
-                                     "task type)")
-
-
-def _tokens(value: Any, where: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
-        raise ConfigurationError(f"{where} must be a positive number of tokens, got {value!r}")
-    return value
 
 
 @dataclass(frozen=True)

@@ -3,17 +3,25 @@
 An envelope is an allow-list of action kinds (fail closed: a kind not allowed is
 denied), an explicit deny-list that wins over the allow-list, the kinds that need a
 person's approval before they run, and the SQL policy for agents that query data.
+
+Envelopes are built and validated when a DAG file is parsed; the validation layer (``Action``,
+``Verdict``, ``PermissionValidator``) lives in ``core.action_checks`` and loads on first use
+from here (PEP 562), so parsing a DAG file does not create its classes.
 """
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Iterable, Mapping
-from dataclasses import asdict, dataclass, field, replace
-from typing import Any
+from dataclasses import asdict, dataclass, replace
+from typing import TYPE_CHECKING, Any
 
 from airflow_aimod.core.sqlbounds import SqlBounds
-from airflow_aimod.exceptions import ConfigurationError, PermissionDenied
+from airflow_aimod.exceptions import ConfigurationError
+
+if TYPE_CHECKING:
+    from airflow_aimod.core.action_checks import Action, PermissionValidator, Verdict
+
+__all__ = ["ACTION_KINDS", "Action", "Envelope", "PermissionValidator", "SqlPolicy", "Verdict"]
 
 ACTION_KINDS: Mapping[str, str] = {
     "llm.call": "ask the language model",
@@ -41,6 +49,8 @@ def _check_kinds(kinds: Iterable[str], where: str) -> frozenset[str]:
     kinds = frozenset(kinds)
     for kind in sorted(kinds):
         if kind not in ACTION_KINDS:
+            import difflib  # only on a typo: difflib is not loaded when a DAG file parses
+
             close = difflib.get_close_matches(kind, ACTION_KINDS, n=1)
             hint = f" Did you mean {close[0]!r}?" if close else ""
             raise ConfigurationError(f"unknown action kind {kind!r} in {where}.{hint} Known: {sorted(ACTION_KINDS)}")
@@ -107,7 +117,7 @@ class Envelope:
             raise ConfigurationError("an envelope allowing 'sql.read' needs a SqlPolicy, and only then")
         if self.max_auto_retries < 0 or self.max_handoff_depth < 0:
             raise ConfigurationError("max_auto_retries and max_handoff_depth cannot be negative")
-        from airflow_aimod.core.budget import parse_token_budget
+        from airflow_aimod.core.token_limits import parse_token_budget
 
         object.__setattr__(self, "token_budget", parse_token_budget(self.token_budget))
         if self.channels is not None:
@@ -152,74 +162,14 @@ def _sql_policy(base: SqlPolicy, changes: Mapping[str, Any]) -> SqlPolicy:
     return replace(base, **updates)
 
 
-@dataclass(frozen=True)
-class Action:
-    """One thing an agent wants to do, checked before it happens."""
-
-    kind: str
-    target: str = ""
-    params: Mapping[str, Any] = field(default_factory=dict)
-
-    def to_dict(self) -> dict[str, Any]:
-        return {"kind": self.kind, "target": self.target, "params": dict(self.params)}
+_CHECKS = ("Action", "PermissionValidator", "Verdict")
 
 
-@dataclass(frozen=True)
-class Verdict:
-    """The validation layer's answer for one action."""
+def __getattr__(name: str) -> Any:
+    if name not in _CHECKS:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    from airflow_aimod.core import action_checks
 
-    allowed: bool
-    requires_approval: bool = False
-    reasons: tuple[str, ...] = ()
-    details: Mapping[str, Any] = field(default_factory=dict)
-
-    def to_dict(self) -> dict[str, Any]:
-        return {"allowed": self.allowed, "requires_approval": self.requires_approval,
-                "reasons": list(self.reasons), "details": dict(self.details)}
-
-
-class PermissionValidator:
-    """Checks every action against one envelope; SQL also passes the SQL guard."""
-
-    def __init__(self, envelope: Envelope, *, dialect: str = "sqlite") -> None:
-        self.envelope = envelope
-        self.dialect = dialect
-
-    def check(self, action: Action) -> Verdict:
-        """Return the verdict for ``action``; never raises for a bad action."""
-        env = self.envelope
-        if action.kind in env.deny:
-            return Verdict(False, reasons=(f"{action.kind} is denied by this agent's envelope",))
-        if action.kind not in env.allow:
-            allowed = ", ".join(sorted(env.allow))
-            return Verdict(False, reasons=(f"{action.kind} is not in this agent's envelope (allowed: {allowed})",))
-        if action.kind == "notify.send" and env.channels is not None and action.target not in env.channels:
-            return Verdict(False, reasons=(f"channel {action.target!r} is not in this agent's envelope (allowed "
-                                           f"channels: {', '.join(sorted(env.channels)) or 'none'})",))
-        if action.kind == "sql.read":
-            return self._check_sql(action.params.get("sql", ""), action.params.get("schema"))
-        if action.kind in env.require_approval:
-            return Verdict(True, True, (f"{action.kind} ({ACTION_KINDS[action.kind]}) needs a person's approval",))
-        return Verdict(True)
-
-    def enforce(self, action: Action) -> Verdict:
-        """Return the verdict, raising ``PermissionDenied`` when the action is not allowed."""
-        verdict = self.check(action)
-        if not verdict.allowed:
-            raise PermissionDenied("; ".join(verdict.reasons))
-        return verdict
-
-    def _check_sql(self, sql: Any, schema: Mapping[str, Any] | None = None) -> Verdict:
-        """The SQL guard's verdict; ``schema`` (table -> ordered column names, when the caller has the live
-        schema) lets it resolve alias lists and unqualified names exactly."""
-        from airflow_aimod.core.sqlguard import SqlGuard
-
-        policy = self.envelope.sql
-        assert policy is not None  # guaranteed by Envelope validation
-        guard = SqlGuard(dialect=self.dialect, max_tables=policy.max_tables, pii_tables=policy.pii_tables,
-                         pii_columns=policy.pii_columns, force_limit=policy.force_limit,
-                         bounds=SqlBounds.from_policy(policy), schema=schema if isinstance(schema, Mapping) else None)
-        sql_verdict = guard.check(sql)
-        needs = sql_verdict.requires_approval or "sql.read" in self.envelope.require_approval
-        reasons = sql_verdict.violations if not sql_verdict.allowed else sql_verdict.approval_reasons
-        return Verdict(sql_verdict.allowed, sql_verdict.allowed and needs, tuple(reasons), sql_verdict.to_dict())
+    value = getattr(action_checks, name)
+    globals()[name] = value
+    return value

@@ -7,13 +7,12 @@ the words a data engineer would use.
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
 
-from airflow_aimod.core.budget import check_task_keys
 from airflow_aimod.core.permissions import Envelope, SqlPolicy
+from airflow_aimod.core.token_limits import check_task_keys
 from airflow_aimod.exceptions import ConfigurationError
 
 TIER_NAMES = {1: "orchestration", 2: "data operations", 3: "intelligence", 4: "communication"}
@@ -218,6 +217,8 @@ def get_agent(name: str) -> AgentSpec:
     try:
         return REGISTRY[name]
     except KeyError:
+        import difflib  # only on a typo: difflib is not loaded when a DAG file parses
+
         close = difflib.get_close_matches(name, REGISTRY, n=3)
         hint = f" Did you mean {', '.join(close)}?" if close else ""
         raise ConfigurationError(f"unknown agent {name!r}.{hint} Known agents: {', '.join(REGISTRY)}") from None

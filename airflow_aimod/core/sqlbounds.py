@@ -17,15 +17,21 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, fields
+from functools import cache
 from typing import Any
 
 from airflow_aimod.exceptions import ConfigurationError
 
 __all__ = ["SqlBounds"]
 
-# One match per token-like unit; quotes and comments that never close run to the end (linear time).
-_ROUGH_TOKEN = re.compile(
-    r"'(?:[^']|'')*'?|\"(?:[^\"]|\"\")*\"?|--[^\n]*|/\*(?:[^*]|\*(?!/))*(?:\*/)?|\w+|\S")
+
+@cache
+def _rough_token() -> re.Pattern[str]:
+    """One match per token-like unit; quotes and comments that never close run to the end (linear time).
+    Compiled on first use, not when a DAG file that builds envelopes is parsed."""
+    return re.compile(r"'(?:[^']|'')*'?|\"(?:[^\"]|\"\")*\"?|--[^\n]*|/\*(?:[^*]|\*(?!/))*(?:\*/)?|\w+|\S")
+
+
 _PREFIX_OPERATORS = frozenset({"NOT", "DASH", "PLUS", "TILDA"})
 _ROUGH_FACTOR = 2  # the rough count splits some tokens sqlglot keeps whole (``::``, ``1.5``)
 
@@ -65,7 +71,7 @@ class SqlBounds:
                     "(limit: sql policy max_sql_bytes)")
         if (nul := sql.find("\x00")) >= 0:
             return f"SQL contains a NUL byte at character {nul}: remove it and send plain text"
-        rough = len(_ROUGH_TOKEN.findall(sql))
+        rough = len(_rough_token().findall(sql))
         if rough > _ROUGH_FACTOR * self.max_tokens:
             return self._too_many_tokens(f"about {rough:,}")
         return None

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
+from functools import lru_cache
 from typing import Any
 
 from airflow_aimod.core.registry import get_agent
@@ -27,16 +28,28 @@ def configured_overrides(agent: str) -> dict[str, Any]:
     raw = aimod_setting("envelopes")
     if not raw:
         return {}
-    try:
-        table = json.loads(raw)
-    except json.JSONDecodeError as exc:
-        raise ConfigurationError(f"[aimod] envelopes is not valid JSON ({exc}); expected "
-                                 '{"agent_name": {"field": value, ...}, ...}') from None
+    _check_table(raw)
+    return dict(_table(raw).get(agent, {}))
+
+
+@lru_cache(maxsize=8)
+def _check_table(raw: str) -> None:
+    """Validate every entry once per distinct setting, not once per task of every DAG file (an error is not
+    cached: each task that reads a bad setting fails on it)."""
+    table = _table(raw)
     if not isinstance(table, Mapping) or not all(isinstance(v, Mapping) for v in table.values()):
         raise ConfigurationError("[aimod] envelopes must map agent names to objects of envelope fields")
     for name, changes in table.items():
         get_agent(name).envelope_with(changes)  # unknown agents, fields and task types fail here, naming the fix
-    return dict(table.get(agent, {}))
+
+
+def _table(raw: str) -> Any:
+    """A fresh parse of the setting (the caller may change what it gets)."""
+    try:
+        return json.loads(raw)
+    except json.JSONDecodeError as exc:
+        raise ConfigurationError(f"[aimod] envelopes is not valid JSON ({exc}); expected "
+                                 '{"agent_name": {"field": value, ...}, ...}') from None
 
 
 def layered(base: Mapping[str, Any], task: Mapping[str, Any]) -> dict[str, Any]:

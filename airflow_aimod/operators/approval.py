@@ -28,11 +28,13 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any, NoReturn
 
-from airflow_aimod.core.approval import APPROVE, REJECT, ApprovalDecision, ApprovalRequest
+from airflow_aimod.core.decisions import APPROVE, REJECT
 from airflow_aimod.exceptions import ConfigurationError
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
+
+    from airflow_aimod.core.approval import ApprovalDecision, ApprovalRequest
 
 TIMEOUT_OUTCOMES = (REJECT, APPROVE)
 APPROVAL_XCOM_KEY = "aimod_approval"  # the open request, read by sensors.approval.AgentApprovalSensor
@@ -84,6 +86,8 @@ def hitl_params(request: ApprovalRequest) -> dict[str, dict[str, Any]]:
 
 def decision_from_event(event: Mapping[str, Any], request: ApprovalRequest) -> ApprovalDecision:
     """The decision a HITL ``event`` carries; anything unexpected (an error event) is a rejection."""
+    from airflow_aimod.core.approval import ApprovalDecision
+
     if "error" in event:
         return ApprovalDecision(REJECT, f"airflow ({event.get('error_type', 'error')})")
     user = event.get("responded_by_user") or {}

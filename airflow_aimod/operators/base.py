@@ -28,7 +28,6 @@ from airflow_aimod.core.registry import get_agent
 from airflow_aimod.core.state import TERMINAL_STATUSES, Status
 from airflow_aimod.exceptions import AgentRunFailed, ConfigurationError
 from airflow_aimod.links import AimodTraceLink, RequiredActionsLink
-from airflow_aimod.operators._budget import check_run_budget
 from airflow_aimod.operators._envelopes import configured_overrides, layered
 from airflow_aimod.operators._escalation import branches, check_routes, escalation_target
 from airflow_aimod.operators.approval import HitlSettings
@@ -94,7 +93,11 @@ class AgentOperator(BaseOperator, BranchMixIn):
 
         super().__init__(**with_answer_retry(with_failure_net(kwargs), hitl=hitl))
         self.spec = _with_timeout(get_agent(self.agent_name), call_timeout_s)
-        self.dag_run_token_budget = check_run_budget(dag_run_token_budget)
+        if dag_run_token_budget is not None:  # the budget module (its run-time classes) loads only when one is set
+            from airflow_aimod.operators._budget import check_run_budget
+
+            dag_run_token_budget = check_run_budget(dag_run_token_budget)
+        self.dag_run_token_budget = dag_run_token_budget
         check_routes(fallback_task_id, human_task_id)
         self.fallback_task_id, self.human_task_id = fallback_task_id, human_task_id
         overrides = layered(configured_overrides(self.agent_name), envelope or {})

@@ -44,7 +44,8 @@ class DataProfilerOperator(WarehouseAgentOperator):
                  sample_rows: int = 100_000, thresholds: Mapping[str, Any] | None = None,
                  columns: Sequence[str] | None = None, max_columns: int = 50, pii_tables: Iterable[str] = (),
                  pii_columns: Iterable[str] = (), **kwargs: Any) -> None:
-        from airflow_aimod.core.profiling import QualityThresholds, TableProfiler
+        from airflow_aimod.core.profiling.limits import check_limits
+        from airflow_aimod.core.profiling.quality import QualityThresholds
 
         if (table is None) == (request is None):
             raise ConfigurationError("give exactly one of table (e.g. 'orders') or request (e.g. 'profile the "
@@ -53,7 +54,7 @@ class DataProfilerOperator(WarehouseAgentOperator):
             raise ConfigurationError("conn_id is required: the connection of the database to profile")
         if isinstance(columns, str):
             raise ConfigurationError(f"columns must be a list of column names, e.g. [{columns!r}]")
-        TableProfiler(sample_rows=sample_rows, max_columns=max_columns, columns=columns)  # validates now
+        check_limits(sample_rows=sample_rows, max_columns=max_columns, columns=columns)  # TableProfiler's own check
         self.thresholds = QualityThresholds.of(thresholds).to_dict()
         kwargs.setdefault("fail_on_status", GATE_FAIL_ON)  # a check that cannot run fails the task
         super().__init__(envelope=_with_pii(kwargs.pop("envelope", None), pii_tables, pii_columns), **kwargs)

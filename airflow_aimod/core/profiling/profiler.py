@@ -16,13 +16,10 @@ from airflow_aimod.core.executors.base import QueryResult, looks_like_pii, quote
 from airflow_aimod.core.profiling.pii_values import any_pii_value
 from airflow_aimod.core.profiling._queries import ColumnPlan, ProfileQuery, QueryBuilder, interpolate
 from airflow_aimod.core.profiling._types import NUMERIC, ORDERED, family_of, infer_type, probes_of
+from airflow_aimod.core.profiling.limits import DEFAULT_MAX_COLUMNS, DEFAULT_MAX_QUERIES, DEFAULT_SAMPLE_ROWS, check_limits
 from airflow_aimod.core.profiling.profile import ColumnProfile, TableProfile
 from airflow_aimod.core.schema import Table
-from airflow_aimod.exceptions import ConfigurationError
 
-DEFAULT_SAMPLE_ROWS = 100_000
-DEFAULT_MAX_COLUMNS = 50
-DEFAULT_MAX_QUERIES = 120
 COLUMNS_PER_QUERY = 20
 MAX_VALUE_CHARS = 200
 
@@ -37,12 +34,7 @@ class TableProfiler:
                  columns: Sequence[str] | None = None, pii_columns: Collection[str] = ()) -> None:
         """``columns``: profile only these (default: all, at most ``max_columns``); ``pii_columns``: column
         names (bare) whose values are withheld, besides the ones whose names look like PII."""
-        for name, value, low in (("sample_rows", sample_rows, 1), ("max_columns", max_columns, 1),
-                                 ("max_queries", max_queries, 3)):
-            if isinstance(value, bool) or not isinstance(value, int) or value < low:
-                raise ConfigurationError(f"{name} must be an integer >= {low}, got {value!r}")
-        if columns is not None and (isinstance(columns, str) or not all(isinstance(c, str) for c in columns)):
-            raise ConfigurationError("columns must be a list of column names, e.g. ['status', 'total_amount']")
+        check_limits(sample_rows=sample_rows, max_columns=max_columns, max_queries=max_queries, columns=columns)
         self.dialect, self.sample_rows = dialect, sample_rows
         self.max_columns, self.max_queries = max_columns, max_queries
         self.columns = None if columns is None else tuple(columns)

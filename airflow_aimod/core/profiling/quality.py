@@ -12,10 +12,12 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from airflow_aimod.core.profiling.profile import ColumnProfile, TableProfile
 from airflow_aimod.exceptions import ConfigurationError
+
+if TYPE_CHECKING:
+    from airflow_aimod.core.profiling.profile import ColumnProfile, TableProfile
 
 CONFIDENCE_FULL, CONFIDENCE_SAMPLED = 0.9, 0.75
 """Confidence of a verdict computed on every row, and on a sample (estimates of rates, not counts)."""
