@@ -267,3 +267,61 @@ def test_price_table_and_percentiles():
     with pytest.raises(ValueError, match=">= 0"):
         PriceTable.from_mapping({"m": {"input_per_1k": -1, "output_per_1k": 0}})
     assert [nearest_rank(list(range(1, 21)), p) for p in (50, 95, 100)] == [10, 19, 20] and nearest_rank([], 50) is None
+
+
+def test_the_page_counts_in_sql_what_reconciling_every_run_counts(store):
+    check_view_equals_runs(store)
+
+
+def check_view_equals_runs(store) -> None:
+    """Settled runs counted by GROUP BY, open ones reconciled in Python: every figure equals the one computed
+    from the full list of reconciled runs, with Airflow failing, retrying, holding and rerunning tasks whose
+    agents answered, tasks with no outcome, earlier tries, and a DAG scope."""
+    import random
+
+    from airflow_aimod.core.store.reconcile import TaskState
+
+    rng, statuses = random.Random(3), ("answered", "failed", "escalated", "needs_approval", "running", "refused")
+    airflow_says = ("success", "success", "failed", "up_for_retry", "awaiting_input", "running", "skipped")
+    tasks = []
+    for i in range(400):
+        ended = NOW - rng.random() * 2 * HOUR
+        run = {"dag_id": f"d{i % 3}", "run_id": f"r{i // 2}", "task_id": f"t{i % 2}"}
+        store.record_outcome(Outcome(trace_id=f"tr{i // 3}", agent=("a", "b", "c")[i % 3],
+                                     status=rng.choice(statuses), started_at=ended - rng.random() * 30,
+                                     ended_at=ended, input_tokens=i, output_tokens=1, llm_calls=1,
+                                     needed_human=i % 11 == 0, **run))
+        if i % 4 == 0:
+            state = rng.choice(airflow_says)
+            tasks.append(TaskState(**run, state=state, end=None if state == "running" else ended + 1,
+                                   try_number=2, waiting_since=ended if state == "awaiting_input" else None))
+    tasks.append(TaskState(dag_id="d0", run_id="gone", task_id="t0", state="failed", end=NOW - 10, agent="a"))
+
+    class Listed:
+        def in_window(self, *, window, now, dag_ids, states=None):
+            return [t for t in tasks if (states is None or t.state in states)
+                    and (dag_ids is None or t.dag_id in dag_ids)]
+
+        def for_keys(self, keys):
+            return [t for t in tasks if t.key in set(keys)]
+
+    for dags in (None, {"d0", "d2"}):
+        q = DashboardQueries(store, price_table=PRICES, task_states=Listed())
+        view, w = q.view(window=HOUR, now=NOW, dag_ids=dags), {"window": HOUR, "now": NOW, "dag_ids": dags}
+        runs = view.runs()
+        assert {r.verdict for r in view.open} >= {"failed", "waiting", "running", "escalated"}
+        assert q.agent_health(**w, runs=view) == q.agent_health(**w, runs=runs)
+        assert q.series(**w, buckets=7, runs=view) == q.series(**w, buckets=7, runs=runs)
+        assert q.business(**w, runs=view) == q.business(**w, runs=runs)
+        shown = q.attention(**w, runs=view, limit=30)  # rows shown also carry Airflow's state and try
+        assert [_without_task(a) for a in shown] == [_without_task(a) for a in q.attention(**w, runs=runs, limit=30)]
+        known = {t.key: t for t in tasks}
+        assert all(a["airflow_state"] == known[(a["dag_id"], a["run_id"], a["task_id"])].state
+                   for a in shown if (a["dag_id"], a["run_id"], a["task_id"]) in known)
+        for status in (None, "failed", "succeeded", "escalated", "waiting"):
+            assert q.requests(**w, runs=view, status=status, limit=25) == \
+                q.requests(**w, runs=runs, status=status, limit=25)
+
+
+def _without_task(row: dict) -> dict:
+    return {k: v for k, v in row.items() if k not in ("airflow_state", "try_number")}

@@ -19,7 +19,8 @@ success                   the agent's verdict: ``failed`` for an agent error the
 
 An Airflow task with no outcome at all is a run too (agent taken from the operator). Several
 outcomes of one task instance are its tries: the latest takes the task's state; an earlier one
-that never recorded an end ended when the next try began, so it failed.
+that never recorded an end ended when the next try began, so it failed. A run keeps the agent's own
+times unless Airflow's state overrides it (then it ended when the task did).
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ from airflow_aimod.core.store.records import HUMAN_STATUSES, SUCCESS_STATUSES
 FAILED_TASK_STATES = frozenset({"failed", "up_for_retry", "upstream_failed"})
 ACTIVE_TASK_STATES = frozenset({"running", "queued", "scheduled", "deferred", "up_for_reschedule", "restarting"})
 WAITING_TASK_STATES = frozenset({"awaiting_input"})
+OVERRIDING_STATES = FAILED_TASK_STATES | WAITING_TASK_STATES | ACTIVE_TASK_STATES  # Airflow decides these
 ERROR_STATUSES = frozenset({"failed", "budget_exceeded"})
 VERDICTS = ("succeeded", "escalated", "failed", "waiting", "running")
 FINISHED = frozenset({"succeeded", "escalated", "failed"})
@@ -63,8 +65,10 @@ class TaskState:
 class TaskStates(Protocol):
     """Where Airflow's task states come from (the plugin reads the metadata DB; tests may list them)."""
 
-    def in_window(self, *, window: float, now: float, dag_ids: Collection[str] | None) -> list[TaskState]:
-        """Agent task instances that ended in ``(now - window, now]`` or have not ended."""
+    def in_window(self, *, window: float, now: float, dag_ids: Collection[str] | None,
+                  states: Collection[str] | None = None) -> list[TaskState]:
+        """Agent task instances that ended in ``(now - window, now]`` or have not ended (only those in
+        ``states`` when given)."""
 
     def for_keys(self, keys: Collection[TaskKey]) -> list[TaskState]:
         """The task instances of these (dag_id, run_id, task_id), whenever they ended."""
@@ -148,11 +152,17 @@ def reconcile(outcomes: Iterable[Mapping[str, Any]], tasks: Iterable[TaskState],
                              | {"escalated"} else "failed", None, o["ended_at"]))
             continue
         seen.add(key)
-        runs.append(_run(o, verdict(o["status"], task), task, (task.end if task and task.end else o["ended_at"])))
+        overrides = task is not None and task.end and task.state in OVERRIDING_STATES
+        runs.append(_run(o, verdict(o["status"], task), task, task.end if overrides else o["ended_at"]))
     for key, task in by_key.items():
         if key not in seen and task.state not in ("skipped", "removed", "upstream_failed", "none", ""):
             runs.append(_task_only(task, now))
     return [r for r in runs if not r.finished or now - window < r.ended_at <= now]
+
+
+def settled_run(o: Mapping[str, Any]) -> Run:
+    """The run of an outcome whose verdict is the agent's (no task state of Airflow's overrides it)."""
+    return _run(o, agent_verdict(o["status"]), None, o["ended_at"])
 
 
 def _run(o: Mapping[str, Any], decided: str, task: TaskState | None, ended: float) -> Run:
