@@ -36,7 +36,20 @@ def generate(store: EventStore, *, events: int, outcomes: int, now: float, span_
     runs.sort(key=lambda r: r["ended_at"])
     _insert(store, "aimod_outcomes", OUTCOME_COLUMNS, ([r[c] for c in OUTCOME_COLUMNS] for r in runs))
     _insert(store, "aimod_events", EVENT_COLUMNS, _events(rng, runs, events))
+    settle(store)
     return picked
+
+
+def settle(store: EventStore) -> None:
+    """Postgres: ``VACUUM ANALYZE`` the tables, as autovacuum has on a store that filled over weeks (right after
+    a bulk load the planner has no statistics and autovacuum competes with the reads)."""
+    if store.dialect != "postgres":
+        return
+    import psycopg
+
+    with psycopg.connect(store.url, autocommit=True) as conn:
+        for table in ("aimod_outcomes", "aimod_events"):
+            conn.execute(f"VACUUM ANALYZE {table}")
 
 
 def _run(rng: random.Random, i: int, ended: float) -> dict[str, Any]:
