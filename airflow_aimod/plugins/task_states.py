@@ -75,7 +75,7 @@ class AirflowTaskStates:
 
         keys, found = sorted(keys), []
         for i in range(0, len(keys), _CHUNK):
-            found += self._select([tuple_(TI.dag_id, TI.run_id, TI.task_id).in_(keys[i:i + _CHUNK])])
+            found += self._select([tuple_(TI.dag_id, TI.run_id, TI.task_id, TI.map_index).in_(keys[i:i + _CHUNK])])
         return found
 
     def _select(self, where: list[Any]) -> list[TaskState]:

@@ -59,7 +59,7 @@ def _run(rng: random.Random, i: int, ended: float) -> dict[str, Any]:
             "run_id": f"run_{i:08d}", "status": status, "reason": status, "model": "gpt-4o-mini",
             "started_at": ended - 1 - rng.random() * 20, "ended_at": ended, "input_tokens": 900,
             "output_tokens": 120, "llm_calls": 2, "needed_human": int(status in ("needs_approval", "escalated")),
-            "cost": 0.0, "request": f"question {i}"}
+            "cost": 0.0, "request": f"question {i}", "map_index": -1}
 
 
 def _events(rng: random.Random, runs: list[dict[str, Any]], count: int) -> Iterator[tuple[Any, ...]]:

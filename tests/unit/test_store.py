@@ -316,8 +316,9 @@ def check_view_equals_runs(store) -> None:
         shown = q.attention(**w, runs=view, limit=30)  # rows shown also carry Airflow's state and try
         assert [_without_task(a) for a in shown] == [_without_task(a) for a in q.attention(**w, runs=runs, limit=30)]
         known = {t.key: t for t in tasks}
-        assert all(a["airflow_state"] == known[(a["dag_id"], a["run_id"], a["task_id"])].state
-                   for a in shown if (a["dag_id"], a["run_id"], a["task_id"]) in known)
+        keys = [(a["dag_id"], a["run_id"], a["task_id"], a["map_index"]) for a in shown]
+        assert any(k in known for k in keys)
+        assert all(a["airflow_state"] == known[k].state for a, k in zip(shown, keys) if k in known)
         for status in (None, "failed", "succeeded", "escalated", "waiting"):
             assert q.requests(**w, runs=view, status=status, limit=25) == \
                 q.requests(**w, runs=runs, status=status, limit=25)
@@ -325,3 +326,33 @@ def check_view_equals_runs(store) -> None:
 
 def _without_task(row: dict) -> dict:
     return {k: v for k, v in row.items() if k not in ("airflow_state", "try_number")}
+
+
+def test_mapped_instances_of_one_task_are_runs_of_their_own(store):
+    """Three mapped instances of one agent task wait for a person at once: three waiting runs, three pending
+    approvals (not one waiting and two 'earlier tries' counted failed); answered, each is its own success."""
+    from airflow_aimod.core.store.reconcile import TaskState
+
+    for i in range(3):
+        store.record_outcome(Outcome(trace_id=f"m{i}", agent="sql_agent", status="needs_approval", started_at=NOW - 90,
+                                     ended_at=NOW - 60 + i, dag_id=DAG, run_id="r", task_id="ask", map_index=i))
+    tasks = [TaskState(dag_id=DAG, run_id="r", task_id="ask", map_index=i, state="awaiting_input",
+                       waiting_since=NOW - 60 + i) for i in range(3)]
+
+    class Listed:
+        def in_window(self, *, window, now, dag_ids, states=None):
+            return [t for t in tasks if states is None or t.state in states]
+
+        def for_keys(self, keys):
+            return [t for t in tasks if t.key in set(keys)]
+
+    q = DashboardQueries(store, task_states=Listed())
+    assert sorted((r.map_index, r.verdict) for r in q.runs(window=HOUR, now=NOW)) == [(i, "waiting") for i in range(3)]
+    assert [a["trace_id"] for a in q.pending_approvals(now=NOW)] == ["m2", "m1", "m0"]
+    for i in range(3):
+        store.record_outcome(Outcome(trace_id=f"m{i}", agent="sql_agent", status="answered", started_at=NOW - 90,
+                                     ended_at=NOW - 10, dag_id=DAG, run_id="r", task_id="ask", map_index=i))
+    tasks[:] = [TaskState(dag_id=DAG, run_id="r", task_id="ask", map_index=i, state="success", end=NOW - 9)
+                for i in range(3)]
+    assert [(h["succeeded"], h["failed"], h["waiting"]) for h in q.agent_health(window=HOUR, now=NOW)] == [(3, 0, 0)]
+    assert q.pending_approvals(now=NOW) == []

@@ -101,6 +101,9 @@ MIGRATIONS: tuple[Migration, ...] = (
         "CREATE INDEX IF NOT EXISTS aimod_events_ts ON aimod_events (ts)",
         "CREATE INDEX IF NOT EXISTS aimod_token_ledger_updated ON aimod_token_ledger (updated_at)",
     )),
+    Migration(8, "mapped task instances", (
+        AddColumn("aimod_outcomes", "map_index", "INTEGER NOT NULL DEFAULT -1"),
+    )),
 )
 
 LATEST = MIGRATIONS[-1].version

@@ -15,7 +15,8 @@ from typing import Any
 
 from airflow_aimod.core.store.base import EventStore
 from airflow_aimod.core.store.pricing import PriceTable, nearest_rank
-from airflow_aimod.core.store.reconcile import ERROR_STATUSES, OVERRIDING_STATES, Run, TaskStates, reconcile
+from airflow_aimod.core.store.reconcile import (ERROR_STATUSES, OVERRIDING_STATES, Run, TaskKey, TaskStates, outcome_key,
+                                            reconcile)
 from airflow_aimod.core.store.window import HUMAN_SQL, IS_SQL, VERDICT_SQL, WindowView, in_list, scope_sql
 
 Runs = WindowView | list[Run] | None  # a view of the window, its runs, or None: build one
@@ -23,7 +24,7 @@ Runs = WindowView | list[Run] | None  # a view of the window, its runs, or None:
 _EVENT_FIELDS = ("event_id", "trace_id", "agent", "kind", "name", "ts", "dag_id", "run_id", "task_id", "data")
 _APPROVAL_FIELDS = ("trace_id", "agent", "dag_id", "run_id", "task_id", "reason", "started_at", "ended_at")
 _OUTCOME_FIELDS = ("trace_id", "agent", "task_id", "dag_id", "run_id", "status", "reason", "request", "model",
-                   "started_at", "ended_at", "input_tokens", "output_tokens", "llm_calls", "needed_human")
+                   "started_at", "ended_at", "input_tokens", "output_tokens", "llm_calls", "needed_human", "map_index")
 
 
 class DashboardQueries:
@@ -188,9 +189,9 @@ class DashboardQueries:
         scope, params = scope_sql(dag_ids)
         rows = self._outcomes(f"status = 'needs_approval'{scope} ORDER BY ended_at DESC LIMIT ?", (*params, 1000))
         tasks = self.task_states.in_window(window=60.0, now=now, dag_ids=dag_ids, states=OVERRIDING_STATES)
-        have = {(r["dag_id"], r["run_id"], r["task_id"]) for r in rows}
+        have = {outcome_key(r) for r in rows}
         rows += self._outcomes_of({t.key for t in tasks} - have, scope, params)
-        unknown = {(r["dag_id"], r["run_id"], r["task_id"]) for r in rows if r["task_id"]} - {t.key for t in tasks}
+        unknown = {outcome_key(r) for r in rows if r["task_id"]} - {t.key for t in tasks}
         tasks += self.task_states.for_keys(unknown) if unknown else []
         waiting = [r for r in reconcile(rows, tasks, window=60.0, now=now) if r.verdict == "waiting"]
         return [{**{k: getattr(r, k) for k in _APPROVAL_FIELDS}, "waiting_since": r.extra.get("waiting_since",
@@ -211,12 +212,12 @@ class DashboardQueries:
 
     def _with_tasks(self, runs: list[Run]) -> list[Run]:
         """Settled runs a call shows, with the try and state Airflow has for their task."""
-        keys = {(r.dag_id, r.run_id, r.task_id) for r in runs if r.task_id}
+        keys = {(r.dag_id, r.run_id, r.task_id, r.map_index) for r in runs if r.task_id}
         if self.task_states is None or not keys:
             return runs
         tasks = {t.key: t for t in self.task_states.for_keys(keys)}
         for run in runs:
-            if (task := tasks.get((run.dag_id, run.run_id, run.task_id))) is not None:
+            if (task := tasks.get((run.dag_id, run.run_id, run.task_id, run.map_index))) is not None:
                 run.airflow_state, run.try_number = task.state, task.try_number
         return runs
 
@@ -230,13 +231,13 @@ class DashboardQueries:
         rows = self.store.fetch(f"SELECT {', '.join(_OUTCOME_FIELDS)} FROM aimod_outcomes WHERE {where}", params)
         return [dict(zip(_OUTCOME_FIELDS, row)) for row in rows]
 
-    def _outcomes_of(self, keys: set[tuple[str, str, str]], scope: str, params: tuple) -> list[dict[str, Any]]:
+    def _outcomes_of(self, keys: set[TaskKey], scope: str, params: tuple) -> list[dict[str, Any]]:
         """The outcomes of these task instances (looked up by run, 200 runs a query)."""
         runs, found = sorted({k[1] for k in keys}), []
         for i in range(0, len(runs), 200):
             chunk = runs[i:i + 200]
             found += [r for r in self._outcomes(f"run_id IN ({', '.join('?' for _ in chunk)}){scope}",
-                                                (*chunk, *params)) if (r["dag_id"], r["run_id"], r["task_id"]) in keys]
+                                                (*chunk, *params)) if outcome_key(r) in keys]
         return found
 
     def _cost(self, *, window: float, now: float, dag_ids: Collection[str] | None) -> dict[str, Any]:

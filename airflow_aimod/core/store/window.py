@@ -18,12 +18,13 @@ from collections.abc import Collection
 from typing import Any
 
 from airflow_aimod.core.store.base import EventStore
-from airflow_aimod.core.store.reconcile import ERROR_STATUSES, OVERRIDING_STATES, Run, TaskStates, reconcile, settled_run
+from airflow_aimod.core.store.reconcile import (ERROR_STATUSES, OVERRIDING_STATES, Run, TaskKey, TaskStates, outcome_key,
+                                            reconcile, settled_run)
 from airflow_aimod.core.store.records import SUCCESS_STATUSES
 
 TERMINAL = SUCCESS_STATUSES | ERROR_STATUSES | {"escalated"}
 OUTCOME_FIELDS = ("trace_id", "agent", "task_id", "dag_id", "run_id", "status", "reason", "request", "model",
-                  "started_at", "ended_at", "input_tokens", "output_tokens", "llm_calls", "needed_human")
+                  "started_at", "ended_at", "input_tokens", "output_tokens", "llm_calls", "needed_human", "map_index")
 
 
 def in_list(values: Collection[str]) -> str:
@@ -145,7 +146,7 @@ class WindowView:
         rows = self.store.fetch(f"SELECT {', '.join(OUTCOME_FIELDS)} FROM aimod_outcomes WHERE {where}", params)
         return [dict(zip(OUTCOME_FIELDS, row)) for row in rows]
 
-    def _outcomes_of(self, keys: set[tuple[str, str, str]]) -> list[dict[str, Any]]:
+    def _outcomes_of(self, keys: set[TaskKey]) -> list[dict[str, Any]]:
         """Every outcome (every try, whenever) of these task instances, looked up by run, 200 runs a query."""
         runs, found = sorted({k[1] for k in keys}), []
         for i in range(0, len(runs), 200):
@@ -155,8 +156,8 @@ class WindowView:
         return found
 
 
-def _key(row: dict[str, Any]) -> tuple[str, str, str]:
-    return (row["dag_id"], row["run_id"], row["task_id"])
+def _key(row: dict[str, Any]) -> TaskKey:
+    return outcome_key(row)
 
 
 def scope_sql(dag_ids: Collection[str] | None) -> tuple[str, tuple[str, ...]]:
