@@ -172,7 +172,8 @@ def measure(root: Path, count: int, parallelism: int, calls: int, answerers: int
     with throwaway_database("aimod_bench_many") as metadata, throwaway_database("aimod_bench_ckpt") as checkpoints, \
             throwaway_database("aimod_bench_store") as store_url:
         env = {"AIRFLOW__AIMOD__CHECKPOINT_URL": checkpoints, "AIRFLOW__AIMOD__STORE_URL": store_url,
-               "AIRFLOW_CONN_AIMOD_LLM_DEFAULT": json.dumps({"conn_type": "aimod_llm", "extra": {"backend": "offline"}}),
+               "AIRFLOW_CONN_AIMOD_LLM_DEFAULT": json.dumps({"conn_type": "aimod_llm",
+                                                             "extra": {"backend": "offline"}}),
                "AIRFLOW__CORE__MAX_ACTIVE_TASKS_PER_DAG": str(count + 10),
                "AIRFLOW__CORE__MAX_MAP_LENGTH": str(max(1024, count)),
                **(PRELOAD if preload else {})}
@@ -206,7 +207,8 @@ def measure(root: Path, count: int, parallelism: int, calls: int, answerers: int
             stack.stop()
     succeeded = sum(1 for v in end.values() if v == "success")
     listed = times.pop("aimod_listed")
-    return {"count": count, "listed": listed, "up_s": up, "parked_s": parked_s, "waiting": len(waiting), "held": held, "times": times,
+    return {"count": count, "listed": listed, "up_s": up, "parked_s": parked_s, "waiting": len(waiting), "held": held,
+            "times": times,
             "codes": codes, "answer_s": answer_s, "resumed_s": resumed_s, "succeeded": succeeded,
             "lost": count - succeeded, "responded": responded.get("total_entries"), "approvals_per_trace": spread,
             "twice": codes.get("again 200", 0) + sum(n for k, n in spread.items() if k > 1)}
@@ -219,7 +221,7 @@ def report(r: dict, parallelism: int, preload: bool) -> list[str]:
              f"{parallelism}{', preloaded fork server' if preload else ''}; Postgres metadata DB)",
              f"stack up in {r['up_s']:.0f} s; all {r['waiting']} parked in {r['parked_s']:.0f} s "
              f"({r['waiting'] / max(r['parked_s'], 1e-6) * 60:.0f}/min); worker slots held while waiting: "
-             f"{r['held']['running'] + r['held']['queued']} (running {r['held']['running']}, queued {r['held']['queued']})"]
+             f"{sum(r['held'].values())} (running {r['held']['running']}, queued {r['held']['queued']})"]
     listed = r["listed"]
     for name, (p50, worst) in r["times"].items():
         verdict = "" if name.startswith("health") else (" ok" if worst <= LIMIT_S else f" ABOVE {LIMIT_S:.0f} s")
@@ -246,12 +248,14 @@ def main() -> int:
     args = parser.parse_args()
     count, calls = (8, 3) if args.quick else (args.count, args.calls)
     root = Path(tempfile.mkdtemp(prefix="aimod-bench-many-"))
-    result = measure(root, count, args.parallelism, calls, args.answerers, args.preload or args.quick)  # an error keeps the logs
+    preload = args.preload or args.quick
+    result = measure(root, count, args.parallelism, calls, args.answerers, preload)  # an error keeps the logs
     shutil.rmtree(root, ignore_errors=True)
-    lines = report(result, args.parallelism, args.preload)
+    lines = report(result, args.parallelism, preload)
     print("\n".join(lines))
     slow = [n for n, (_, worst) in result["times"].items() if not n.startswith("health") and worst > LIMIT_S]
-    good = not slow and result["listed"] == min(count, 1000) and result["lost"] == 0 and result["twice"] == 0 and sum(result["held"].values()) == 0
+    good = (not slow and result["listed"] == min(count, 1000) and result["lost"] == 0 and result["twice"] == 0
+            and sum(result["held"].values()) == 0)
     if not args.quick:
         RESULTS.write_text("# Many approvals waiting at once (benchmarks/bench_many_approvals.py)\n\n"
                            f"Measured {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}.\n\n```\n"

@@ -15,8 +15,8 @@ from typing import Any
 
 from airflow_aimod.core.store.base import EventStore
 from airflow_aimod.core.store.pricing import PriceTable, nearest_rank
-from airflow_aimod.core.store.reconcile import (ERROR_STATUSES, OVERRIDING_STATES, Run, TaskKey, TaskStates, outcome_key,
-                                            reconcile)
+from airflow_aimod.core.store.reconcile import (
+    ERROR_STATUSES, OVERRIDING_STATES, Run, TaskKey, TaskStates, outcome_key, reconcile)
 from airflow_aimod.core.store.window import HUMAN_SQL, IS_SQL, WindowView, in_list, scope_sql
 
 Runs = WindowView | list[Run] | None  # a view of the window, its runs, or None: build one

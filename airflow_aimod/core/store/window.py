@@ -18,8 +18,8 @@ from collections.abc import Collection
 from typing import Any
 
 from airflow_aimod.core.store.base import EventStore
-from airflow_aimod.core.store.reconcile import (ERROR_STATUSES, OVERRIDING_STATES, Run, TaskKey, TaskStates, outcome_key,
-                                            reconcile, settled_run)
+from airflow_aimod.core.store.reconcile import (
+    ERROR_STATUSES, OVERRIDING_STATES, Run, TaskKey, TaskStates, outcome_key, reconcile, settled_run)
 from airflow_aimod.core.store.records import SUCCESS_STATUSES
 
 TERMINAL = SUCCESS_STATUSES | ERROR_STATUSES | {"escalated"}
@@ -33,7 +33,8 @@ def in_list(values: Collection[str]) -> str:
 
 IS_SQL = {"succeeded": f"status IN {in_list(SUCCESS_STATUSES)}", "failed": f"status IN {in_list(ERROR_STATUSES)}",
           "escalated": "status = 'escalated'"}  # a settled run's verdict, as a condition
-VERDICT_SQL = f"CASE WHEN {IS_SQL['succeeded']} THEN 'succeeded' WHEN {IS_SQL['failed']} THEN 'failed' ELSE 'escalated' END"
+VERDICT_SQL = (f"CASE WHEN {IS_SQL['succeeded']} THEN 'succeeded' WHEN {IS_SQL['failed']} THEN 'failed' "
+               "ELSE 'escalated' END")
 SERIES_BUCKETS = 24  # the page's chart: counts are read once at this width unless a call asks for another
 HUMAN_SQL = "CASE WHEN needed_human <> 0 OR status = 'escalated' THEN 1 ELSE 0 END"
 
