@@ -6,9 +6,12 @@ the page makes is timed ``--calls`` times through ``DashboardQueries`` exactly a
 composes it (24 h window; ``page`` is the whole HTML page, rendered). p95 must be <= 300 ms. Then
 ``StoreRetention`` keeps 7 days of the largest store, timed. The baseline of each row is
 ``SELECT COUNT(*) FROM aimod_outcomes`` on the same store, so rows compare across machines as ratios.
-Results go to ``benchmarks/results/store_scale.md``.
+Results go to ``benchmarks/results/store_scale.md``. ``--keep DIR`` keeps each filled store (SQLite files in
+``DIR``, Postgres databases ``aimod_bench_keep_<events>``) and reuses it on the next run instead of filling
+it again (a minute or two per dialect at 1,000,000 events); retention, which would empty it, is then skipped.
 
     .venv/bin/python benchmarks/bench_store_scale.py [--volumes 10000,100000,1000000] [--calls 20] [--quick]
+                                                     [--dialects sqlite,postgres] [--keep DIR]
 """
 
 from __future__ import annotations
@@ -17,6 +20,8 @@ import argparse
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -25,7 +30,7 @@ from airflow_aimod.core.store import DashboardQueries, open_store  # noqa: E402
 from airflow_aimod.core.store.pricing import nearest_rank  # noqa: E402
 from airflow_aimod.core.store.retention import RetentionPolicy, StoreRetention  # noqa: E402
 from airflow_aimod.plugins.page import PageData, render_page  # noqa: E402
-from tests.pg import throwaway_database  # noqa: E402
+from tests.pg import admin_connection, database_url, throwaway_database  # noqa: E402
 from tests.support.store_volume import generate  # noqa: E402
 
 NOW = 1_800_000_000.0
@@ -37,7 +42,7 @@ RESULTS = Path(__file__).parent / "results" / "store_scale.md"
 def page_calls(q: DashboardQueries, trace_id: str) -> dict:
     """Each page API call, composed as ``plugins/api.py`` composes it."""
     def page() -> str:
-        runs = q.runs(window=WINDOW, now=NOW)
+        runs = q.view(window=WINDOW, now=NOW)
         recent = q.requests(window=WINDOW, now=NOW, runs=runs, limit=100)
         return render_page(PageData(
             window="24h", now=NOW, user="bench", base="http://localhost:8080",
@@ -61,7 +66,7 @@ def page_calls(q: DashboardQueries, trace_id: str) -> dict:
 
 
 def health(q: DashboardQueries) -> tuple:
-    runs = q.runs(window=WINDOW, now=NOW)
+    runs = q.view(window=WINDOW, now=NOW)
     return q.agent_health(window=WINDOW, now=NOW, runs=runs), q.series(window=WINDOW, now=NOW, buckets=24, runs=runs)
 
 
@@ -78,7 +83,7 @@ def p95_ms(fn, calls: int) -> float:
 def measure(url: str, events: int, calls: int, purge: bool) -> dict:
     with open_store(url) as store:
         started = time.perf_counter()
-        traces = generate(store, events=events, outcomes=events // 10, now=NOW)
+        traces = reuse(store, events) or generate(store, events=events, outcomes=events // 10, now=NOW)
         filled = time.perf_counter() - started
         q = DashboardQueries(store)
         base = p95_ms(lambda: store.fetch("SELECT COUNT(*) FROM aimod_outcomes"), calls)
@@ -89,6 +94,41 @@ def measure(url: str, events: int, calls: int, purge: bool) -> dict:
             deleted = StoreRetention(store, RetentionPolicy(7)).purge(now=NOW)
             row["purge"] = (time.perf_counter() - started, sum(deleted.values()))
         return row
+
+
+def reuse(store, events: int) -> list[str]:
+    """The trace ids ``generate`` returns, when the store already holds exactly its rows (else [])."""
+    store.migrate()
+    (have,), = store.fetch("SELECT COUNT(*) FROM aimod_events")
+    if have != events:
+        with store.transaction() as conn:  # a partial fill (an interrupted run): start again
+            conn.execute("DELETE FROM aimod_events")
+            conn.execute("DELETE FROM aimod_outcomes")
+        return []
+    ids = tuple(f"t{i:08d}" for i in range(50))
+    rows = store.fetch(f"SELECT trace_id FROM aimod_outcomes WHERE trace_id IN ({', '.join('?' for _ in ids)}) "
+                       "ORDER BY ended_at", ids)
+    return [r[0] for r in rows]
+
+
+@contextmanager
+def store_url(dialect: str, events: int, keep: Path | None) -> Iterator[str]:
+    """Where the store of ``events`` lives: throwaway, or kept under ``keep`` for the next run."""
+    if keep is not None and dialect == "sqlite":
+        keep.mkdir(parents=True, exist_ok=True)
+        yield f"sqlite:///{keep / f'store-{events}.sqlite'}"
+    elif keep is not None:
+        name = f"aimod_bench_keep_{events}"
+        with admin_connection() as admin:
+            if not admin.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone():
+                admin.execute(f"CREATE DATABASE {name}")
+        yield database_url(name)
+    elif dialect == "sqlite":
+        with tempfile.TemporaryDirectory(prefix="aimod-bench-scale-") as tmp:
+            yield f"sqlite:///{tmp}/store.sqlite"
+    else:
+        with throwaway_database("aimod_bench_scale") as url:
+            yield url
 
 
 def describe(dialect: str, events: int, row: dict, calls_ms: dict[str, float]) -> str:
@@ -109,19 +149,17 @@ def main() -> int:
     parser.add_argument("--volumes", default="10000,100000,1000000", help="event counts (outcomes: a tenth)")
     parser.add_argument("--calls", type=int, default=20)
     parser.add_argument("--quick", action="store_true", help="10,000 events, 5 calls (the suite's mode)")
+    parser.add_argument("--dialects", default="sqlite,postgres")
+    parser.add_argument("--keep", type=Path, metavar="DIR", help="keep the filled stores and reuse them (no retention)")
     args = parser.parse_args()
     volumes = [10_000] if args.quick else [int(v) for v in args.volumes.split(",")]
     calls = 5 if args.quick else args.calls
     lines, worst = [], 0.0
-    for dialect in ("sqlite", "postgres"):
+    for dialect in args.dialects.split(","):
         for events in volumes:
-            purge = events == volumes[-1]
-            if dialect == "sqlite":
-                with tempfile.TemporaryDirectory(prefix="aimod-bench-scale-") as tmp:
-                    row = measure(f"sqlite:///{tmp}/store.sqlite", events, calls, purge)
-            else:
-                with throwaway_database("aimod_bench_scale") as url:
-                    row = measure(url, events, calls, purge)
+            purge = events == volumes[-1] and args.keep is None
+            with store_url(dialect, events, args.keep) as url:
+                row = measure(url, events, calls, purge)
             calls_ms = {k: v for k, v in row.items() if k not in ("fill_s", "baseline", "purge")}
             worst = max(worst, *calls_ms.values())
             text = describe(dialect, events, row, calls_ms)

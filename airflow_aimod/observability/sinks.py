@@ -78,7 +78,7 @@ def record_run(context: Mapping[str, Any] | None, out: Mapping[str, Any], *,
         cost = price_table().cost(model, int(usage.get("input_tokens", 0)), int(usage.get("output_tokens", 0)))
         outcome = Outcome.from_run(out, started_at=min(_started(context, ended), ended), ended_at=ended,
                                    model=model, cost=cost or 0.0, request=scrub(request)[:500],
-                                   **_scope(context, blank=""))
+                                   map_index=_map_index(context), **_scope(context, blank=""))
         if metrics:
             StatsSink().outcome(outcome)
         if url := store_url():
@@ -92,6 +92,11 @@ def record_run(context: Mapping[str, Any] | None, out: Mapping[str, Any], *,
 def _scope(context: Mapping[str, Any] | None, blank: str | None = None) -> dict[str, Any]:
     ti = (context or {}).get("ti")
     return {key: getattr(ti, key, blank) or blank for key in ("dag_id", "run_id", "task_id")}
+
+
+def _map_index(context: Mapping[str, Any] | None) -> int:
+    value = getattr((context or {}).get("ti"), "map_index", -1)
+    return value if isinstance(value, int) else -1
 
 
 def _started(context: Mapping[str, Any] | None, default: float) -> float:

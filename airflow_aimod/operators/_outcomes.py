@@ -73,7 +73,8 @@ def record_failed_task(context: Mapping[str, Any]) -> None:
     try:
         rows = shared_store(url).fetch(
             "SELECT trace_id, status FROM aimod_outcomes WHERE dag_id = ? AND run_id = ? AND task_id = ? "
-            "ORDER BY ended_at DESC LIMIT 1", (ti.dag_id, ti.run_id, ti.task_id))
+            "AND map_index = ? ORDER BY ended_at DESC LIMIT 1",
+            (ti.dag_id, ti.run_id, ti.task_id, ti.map_index if isinstance(getattr(ti, "map_index", None), int) else -1))
     except Exception:  # the store is down: the dashboard still reconciles with Airflow
         rows = []
     if rows and rows[0][1] in ("failed", "budget_exceeded"):

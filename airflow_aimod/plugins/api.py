@@ -97,7 +97,7 @@ def _api_router() -> APIRouter:
     def health(request: Request, dags: ReadableDags, window: str = "24h",
                buckets: int = Query(24, ge=1, le=200)) -> dict[str, Any]:
         seconds, now, q = parse_window(window), request.app.state.clock(), _queries(request)
-        runs = q.runs(window=seconds, now=now, dag_ids=dags)  # one reconciliation for both parts
+        runs = q.view(window=seconds, now=now, dag_ids=dags)  # one reconciliation for both parts
         return {"window_s": seconds, "now": now, "agents": q.agent_health(window=seconds, now=now, dag_ids=dags,
                                                                           runs=runs),
                 "series": q.series(window=seconds, now=now, buckets=buckets, dag_ids=dags, runs=runs)}
@@ -172,7 +172,7 @@ def _page_router() -> APIRouter:
         from airflow_aimod.plugins.page import PageData, render_page
 
         seconds, now, q = parse_window(window), request.app.state.clock(), _queries(request)
-        runs = q.runs(window=seconds, now=now, dag_ids=dags)  # one reconciliation for every part of the page
+        runs = q.view(window=seconds, now=now, dag_ids=dags)  # one reconciliation for every part of the page
         recent = q.requests(window=seconds, now=now, runs=runs, status=_status(status), limit=100)
         picked = trace or next((t["trace_id"] for t in recent), None)
         base = airflow_base(request)

@@ -51,7 +51,8 @@ class AirflowTaskStates:
             self._operators = agent_operator_names()
         return self._operators
 
-    def in_window(self, *, window: float, now: float, dag_ids: Collection[str] | None) -> list[TaskState]:
+    def in_window(self, *, window: float, now: float, dag_ids: Collection[str] | None,
+                  states: Collection[str] | None = None) -> list[TaskState]:
         from sqlalchemy import and_, or_
 
         from airflow.models.taskinstance import TaskInstance as TI
@@ -63,6 +64,8 @@ class AirflowTaskStates:
                  or_(and_(TI.end_date > since, TI.end_date <= until), TI.state.in_(UNFINISHED))]
         if dag_ids is not None:
             where.append(TI.dag_id.in_(sorted(dag_ids)))
+        if states is not None:
+            where.append(TI.state.in_(sorted(states)))
         return self._select(where)
 
     def for_keys(self, keys: Collection[TaskKey]) -> list[TaskState]:
@@ -72,7 +75,7 @@ class AirflowTaskStates:
 
         keys, found = sorted(keys), []
         for i in range(0, len(keys), _CHUNK):
-            found += self._select([tuple_(TI.dag_id, TI.run_id, TI.task_id).in_(keys[i:i + _CHUNK])])
+            found += self._select([tuple_(TI.dag_id, TI.run_id, TI.task_id, TI.map_index).in_(keys[i:i + _CHUNK])])
         return found
 
     def _select(self, where: list[Any]) -> list[TaskState]:

@@ -1,7 +1,8 @@
 """Every light benchmark runs in its quick mode, so none can rot (``make bench`` runs them in full).
 
 The Airflow-stack benchmarks (approval, scaling) are exercised piece by piece by the e2e tests that
-share their helpers; here each quick run must exit 0 and print its ratio against its own baseline.
+share their helpers, except ``bench_many_approvals``, whose quick mode starts its own small stack (8 approvals
+waiting at once); here each quick run must exit 0 and print its ratio against its own baseline.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ REPO = Path(__file__).resolve().parents[2]
     ("bench_unseen.py", [], "with/without"),
     ("bench_overhead.py", ["--quick"], "warm extra beyond the model call"),
     ("bench_store_scale.py", ["--quick"], "slowest page call p95"),
+    ("bench_many_approvals.py", ["--quick"], "lost 0, answered twice 0"),  # a real stack, 8 approvals
 ])
 def test_the_benchmark_runs_and_prints_its_ratio(script, args, prints):
     proc = subprocess.run([sys.executable, str(REPO / "benchmarks" / script), *args], capture_output=True,

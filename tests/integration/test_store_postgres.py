@@ -49,6 +49,11 @@ def test_dag_scope(queries):
     shared.check_scoped(queries)
 
 
+def test_the_page_counts_in_sql_what_reconciling_every_run_counts():
+    with throwaway_database("aimod_view") as url, open_store(url) as store:
+        shared.check_view_equals_runs(store)
+
+
 def test_migrations_run_again_on_a_store_whose_version_rows_are_gone():
     with throwaway_database("aimod_store") as url:
         store = open_store(url)

@@ -11,6 +11,7 @@ import time
 import pytest
 
 from airflow_aimod.core.store import DashboardQueries, Outcome, open_store
+from airflow_aimod.core.store.reconcile import TaskState
 from airflow_aimod.core.store.retention import DAY, RetentionPolicy, StoreRetention
 from tests.pg import throwaway_database
 from tests.support.store_volume import generate
@@ -41,17 +42,37 @@ class Recording:
         return self._fetch(text, params)
 
 
+class FailedTasks:
+    """Airflow's task states as the page would read them: every 7th run's task failed after its agent answered
+    (so the settled statements leave runs out by key and by trace, as they do on a real deployment)."""
+
+    def __init__(self, store) -> None:
+        rows = store.fetch("SELECT dag_id, run_id, task_id FROM aimod_outcomes WHERE status = 'answered'")
+        self.tasks = [TaskState(dag_id=d, run_id=r, task_id=t, state="failed", end=NOW - 600)
+                      for d, r, t in rows[::7]]
+
+    def in_window(self, *, window, now, dag_ids, states=None):
+        return [t for t in self.tasks if states is None or t.state in states]
+
+    def for_keys(self, keys):
+        return [t for t in self.tasks if t.key in set(keys)]
+
+
 def dashboard_statements(store, traces: list[str]) -> list[tuple[str, tuple]]:
+    failed = FailedTasks(store)
     recording = Recording(store)
-    q = DashboardQueries(store)
     window = 86400.0
-    runs = q.runs(window=window, now=NOW)
-    q.agent_health(window=window, now=NOW, runs=runs)
-    q.business(window=window, now=NOW, runs=runs)
+    for q in (DashboardQueries(store), DashboardQueries(store, task_states=failed)):
+        view = q.view(window=window, now=NOW)
+        q.agent_health(window=window, now=NOW, runs=view)
+        q.series(window=window, now=NOW, runs=view, agent="sql_agent")
+        q.business(window=window, now=NOW, runs=view)
+        q.attention(window=window, now=NOW, runs=view)
+        q.requests(window=window, now=NOW, runs=view, status="failed")
+    assert any("NOT IN (VALUES" in text for text, _ in recording.sent)  # the exclusions were really sent
     q.trace(traces[-1])
     q.pending_approvals(limit=50)
     q.recent_traces(limit=20)
-    q._outcomes_of({("dag_01", "run_00000001", "agent")}, "", ())
     return recording.sent
 
 

@@ -1,7 +1,8 @@
 """Production-sized AiMod store contents, bulk-inserted: ``outcomes`` agent runs with 10 events each on average.
 
 Runs spread evenly over ``span_days`` before ``now`` across 20 DAGs and four agents; most answered, some
-failed, escalated, waiting for a person (0.5 %) or still running. Rows go in through ``executemany`` in
+failed, escalated, waiting for a person (0.5 %) or still running. Outcomes go in in the order the runs ended,
+as a store fills (the rows of one day lie together on disk, not scattered over the whole table). Rows go in through ``executemany`` in
 large transactions (SQLite) or ``COPY`` (Postgres), so a million events take seconds, not the minutes the
 one-transaction-per-event path of a task would.
 """
@@ -31,9 +32,24 @@ def generate(store: EventStore, *, events: int, outcomes: int, now: float, span_
     store.migrate()
     rng = random.Random(seed)
     runs = [_run(rng, i, now - rng.random() * span_days * 86400.0) for i in range(outcomes)]
+    picked = [r["trace_id"] for r in sorted(runs[:50], key=lambda r: r["ended_at"])]
+    runs.sort(key=lambda r: r["ended_at"])
     _insert(store, "aimod_outcomes", OUTCOME_COLUMNS, ([r[c] for c in OUTCOME_COLUMNS] for r in runs))
     _insert(store, "aimod_events", EVENT_COLUMNS, _events(rng, runs, events))
-    return [r["trace_id"] for r in sorted(runs[:50], key=lambda r: r["ended_at"])]
+    settle(store)
+    return picked
+
+
+def settle(store: EventStore) -> None:
+    """Postgres: ``VACUUM ANALYZE`` the tables, as autovacuum has on a store that filled over weeks (right after
+    a bulk load the planner has no statistics and autovacuum competes with the reads)."""
+    if store.dialect != "postgres":
+        return
+    import psycopg
+
+    with psycopg.connect(store.url, autocommit=True) as conn:
+        for table in ("aimod_outcomes", "aimod_events"):
+            conn.execute(f"VACUUM ANALYZE {table}")
 
 
 def _run(rng: random.Random, i: int, ended: float) -> dict[str, Any]:
@@ -43,7 +59,7 @@ def _run(rng: random.Random, i: int, ended: float) -> dict[str, Any]:
             "run_id": f"run_{i:08d}", "status": status, "reason": status, "model": "gpt-4o-mini",
             "started_at": ended - 1 - rng.random() * 20, "ended_at": ended, "input_tokens": 900,
             "output_tokens": 120, "llm_calls": 2, "needed_human": int(status in ("needs_approval", "escalated")),
-            "cost": 0.0, "request": f"question {i}"}
+            "cost": 0.0, "request": f"question {i}", "map_index": -1}
 
 
 def _events(rng: random.Random, runs: list[dict[str, Any]], count: int) -> Iterator[tuple[Any, ...]]:

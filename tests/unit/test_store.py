@@ -267,3 +267,92 @@ def test_price_table_and_percentiles():
     with pytest.raises(ValueError, match=">= 0"):
         PriceTable.from_mapping({"m": {"input_per_1k": -1, "output_per_1k": 0}})
     assert [nearest_rank(list(range(1, 21)), p) for p in (50, 95, 100)] == [10, 19, 20] and nearest_rank([], 50) is None
+
+
+def test_the_page_counts_in_sql_what_reconciling_every_run_counts(store):
+    check_view_equals_runs(store)
+
+
+def check_view_equals_runs(store) -> None:
+    """Settled runs counted by GROUP BY, open ones reconciled in Python: every figure equals the one computed
+    from the full list of reconciled runs, with Airflow failing, retrying, holding and rerunning tasks whose
+    agents answered, tasks with no outcome, earlier tries, and a DAG scope."""
+    import random
+
+    from airflow_aimod.core.store.reconcile import TaskState
+
+    rng, statuses = random.Random(3), ("answered", "failed", "escalated", "needs_approval", "running", "refused")
+    airflow_says = ("success", "success", "failed", "up_for_retry", "awaiting_input", "running", "skipped")
+    tasks = []
+    for i in range(400):
+        ended = NOW - rng.random() * 2 * HOUR
+        run = {"dag_id": f"d{i % 3}", "run_id": f"r{i // 2}", "task_id": f"t{i % 2}"}
+        store.record_outcome(Outcome(trace_id=f"tr{i // 3}", agent=("a", "b", "c")[i % 3],
+                                     status=rng.choice(statuses), started_at=ended - rng.random() * 30,
+                                     ended_at=ended, input_tokens=i, output_tokens=1, llm_calls=1,
+                                     needed_human=i % 11 == 0, **run))
+        if i % 4 == 0:
+            state = rng.choice(airflow_says)
+            tasks.append(TaskState(**run, state=state, end=None if state == "running" else ended + 1,
+                                   try_number=2, waiting_since=ended if state == "awaiting_input" else None))
+    tasks.append(TaskState(dag_id="d0", run_id="gone", task_id="t0", state="failed", end=NOW - 10, agent="a"))
+
+    class Listed:
+        def in_window(self, *, window, now, dag_ids, states=None):
+            return [t for t in tasks if (states is None or t.state in states)
+                    and (dag_ids is None or t.dag_id in dag_ids)]
+
+        def for_keys(self, keys):
+            return [t for t in tasks if t.key in set(keys)]
+
+    for dags in (None, {"d0", "d2"}):
+        q = DashboardQueries(store, price_table=PRICES, task_states=Listed())
+        view, w = q.view(window=HOUR, now=NOW, dag_ids=dags), {"window": HOUR, "now": NOW, "dag_ids": dags}
+        runs = view.runs()
+        assert {r.verdict for r in view.open} >= {"failed", "waiting", "running", "escalated"}
+        assert q.agent_health(**w, runs=view) == q.agent_health(**w, runs=runs)
+        assert q.series(**w, buckets=7, runs=view) == q.series(**w, buckets=7, runs=runs)
+        assert q.business(**w, runs=view) == q.business(**w, runs=runs)
+        shown = q.attention(**w, runs=view, limit=30)  # rows shown also carry Airflow's state and try
+        assert [_without_task(a) for a in shown] == [_without_task(a) for a in q.attention(**w, runs=runs, limit=30)]
+        known = {t.key: t for t in tasks}
+        keys = [(a["dag_id"], a["run_id"], a["task_id"], a["map_index"]) for a in shown]
+        assert any(k in known for k in keys)
+        assert all(a["airflow_state"] == known[k].state for a, k in zip(shown, keys) if k in known)
+        for status in (None, "failed", "succeeded", "escalated", "waiting"):
+            assert q.requests(**w, runs=view, status=status, limit=25) == \
+                q.requests(**w, runs=runs, status=status, limit=25)
+
+
+def _without_task(row: dict) -> dict:
+    return {k: v for k, v in row.items() if k not in ("airflow_state", "try_number")}
+
+
+def test_mapped_instances_of_one_task_are_runs_of_their_own(store):
+    """Three mapped instances of one agent task wait for a person at once: three waiting runs, three pending
+    approvals (not one waiting and two 'earlier tries' counted failed); answered, each is its own success."""
+    from airflow_aimod.core.store.reconcile import TaskState
+
+    for i in range(3):
+        store.record_outcome(Outcome(trace_id=f"m{i}", agent="sql_agent", status="needs_approval", started_at=NOW - 90,
+                                     ended_at=NOW - 60 + i, dag_id=DAG, run_id="r", task_id="ask", map_index=i))
+    tasks = [TaskState(dag_id=DAG, run_id="r", task_id="ask", map_index=i, state="awaiting_input",
+                       waiting_since=NOW - 60 + i) for i in range(3)]
+
+    class Listed:
+        def in_window(self, *, window, now, dag_ids, states=None):
+            return [t for t in tasks if states is None or t.state in states]
+
+        def for_keys(self, keys):
+            return [t for t in tasks if t.key in set(keys)]
+
+    q = DashboardQueries(store, task_states=Listed())
+    assert sorted((r.map_index, r.verdict) for r in q.runs(window=HOUR, now=NOW)) == [(i, "waiting") for i in range(3)]
+    assert [a["trace_id"] for a in q.pending_approvals(now=NOW)] == ["m2", "m1", "m0"]
+    for i in range(3):
+        store.record_outcome(Outcome(trace_id=f"m{i}", agent="sql_agent", status="answered", started_at=NOW - 90,
+                                     ended_at=NOW - 10, dag_id=DAG, run_id="r", task_id="ask", map_index=i))
+    tasks[:] = [TaskState(dag_id=DAG, run_id="r", task_id="ask", map_index=i, state="success", end=NOW - 9)
+                for i in range(3)]
+    assert [(h["succeeded"], h["failed"], h["waiting"]) for h in q.agent_health(window=HOUR, now=NOW)] == [(3, 0, 0)]
+    assert q.pending_approvals(now=NOW) == []

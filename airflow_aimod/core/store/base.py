@@ -25,7 +25,7 @@ _OUTCOME_MERGE = (
     "output_tokens = excluded.output_tokens, llm_calls = excluded.llm_calls, cost = excluded.cost, "
     "request = CASE WHEN excluded.request = '' THEN aimod_outcomes.request ELSE excluded.request END, "
     "started_at = {least}(aimod_outcomes.started_at, excluded.started_at), "
-    "needed_human = {greatest}(aimod_outcomes.needed_human, excluded.needed_human)"
+    "needed_human = {greatest}(aimod_outcomes.needed_human, excluded.needed_human), map_index = excluded.map_index"
 )
 
 

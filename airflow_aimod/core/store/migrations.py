@@ -104,6 +104,9 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(8, "examples by time", (
         "CREATE INDEX IF NOT EXISTS aimod_examples_agent_time ON aimod_examples (agent, verified_at)",
     )),
+    Migration(9, "mapped task instances", (
+        AddColumn("aimod_outcomes", "map_index", "INTEGER NOT NULL DEFAULT -1"),
+    )),
 )
 
 LATEST = MIGRATIONS[-1].version

@@ -18,8 +18,9 @@ success                   the agent's verdict: ``failed`` for an agent error the
 ========================  =======================================================
 
 An Airflow task with no outcome at all is a run too (agent taken from the operator). Several
-outcomes of one task instance are its tries: the latest takes the task's state; an earlier one
-that never recorded an end ended when the next try began, so it failed.
+outcomes of one task instance (dag, run, task, map index) are its tries: the latest takes the task's state; an earlier one
+that never recorded an end ended when the next try began, so it failed. A run keeps the agent's own
+times unless Airflow's state overrides it (then it ended when the task did).
 """
 
 from __future__ import annotations
@@ -33,11 +34,12 @@ from airflow_aimod.core.store.records import HUMAN_STATUSES, SUCCESS_STATUSES
 FAILED_TASK_STATES = frozenset({"failed", "up_for_retry", "upstream_failed"})
 ACTIVE_TASK_STATES = frozenset({"running", "queued", "scheduled", "deferred", "up_for_reschedule", "restarting"})
 WAITING_TASK_STATES = frozenset({"awaiting_input"})
+OVERRIDING_STATES = FAILED_TASK_STATES | WAITING_TASK_STATES | ACTIVE_TASK_STATES  # Airflow decides these
 ERROR_STATUSES = frozenset({"failed", "budget_exceeded"})
 VERDICTS = ("succeeded", "escalated", "failed", "waiting", "running")
 FINISHED = frozenset({"succeeded", "escalated", "failed"})
 
-TaskKey = tuple[str, str, str]
+TaskKey = tuple[str, str, str, int]  # dag_id, run_id, task_id, map_index (-1: not mapped)
 
 
 @dataclass(frozen=True)
@@ -57,17 +59,19 @@ class TaskState:
 
     @property
     def key(self) -> TaskKey:
-        return (self.dag_id, self.run_id, self.task_id)
+        return (self.dag_id, self.run_id, self.task_id, self.map_index)
 
 
 class TaskStates(Protocol):
     """Where Airflow's task states come from (the plugin reads the metadata DB; tests may list them)."""
 
-    def in_window(self, *, window: float, now: float, dag_ids: Collection[str] | None) -> list[TaskState]:
-        """Agent task instances that ended in ``(now - window, now]`` or have not ended."""
+    def in_window(self, *, window: float, now: float, dag_ids: Collection[str] | None,
+                  states: Collection[str] | None = None) -> list[TaskState]:
+        """Agent task instances that ended in ``(now - window, now]`` or have not ended (only those in
+        ``states`` when given)."""
 
     def for_keys(self, keys: Collection[TaskKey]) -> list[TaskState]:
-        """The task instances of these (dag_id, run_id, task_id), whenever they ended."""
+        """The task instances of these (dag_id, run_id, task_id, map_index), whenever they ended."""
 
 
 @dataclass
@@ -92,6 +96,7 @@ class Run:
     llm_calls: int = 0
     needed_human: bool = False
     try_number: int = 0
+    map_index: int = -1
     extra: dict[str, Any] = field(default_factory=dict)
 
     @property
@@ -138,21 +143,32 @@ def reconcile(outcomes: Iterable[Mapping[str, Any]], tasks: Iterable[TaskState],
     for task in tasks:
         by_key[task.key] = _worst(by_key.get(task.key), task)
     rows = sorted(outcomes, key=lambda o: o["ended_at"])
-    latest = {(o["dag_id"], o["run_id"], o["task_id"]): id(o) for o in rows if o.get("task_id")}
+    latest = {outcome_key(o): id(o) for o in rows if o.get("task_id")}
     runs, seen = [], set()
     for o in rows:
-        key = (o["dag_id"], o["run_id"], o["task_id"])
+        key = outcome_key(o)
         task = by_key.get(key) if o.get("task_id") else None
         if task is not None and latest[key] != id(o):  # an earlier try of this task
             runs.append(_run(o, agent_verdict(o["status"]) if o["status"] in SUCCESS_STATUSES | ERROR_STATUSES
                              | {"escalated"} else "failed", None, o["ended_at"]))
             continue
         seen.add(key)
-        runs.append(_run(o, verdict(o["status"], task), task, (task.end if task and task.end else o["ended_at"])))
+        overrides = task is not None and task.end and task.state in OVERRIDING_STATES
+        runs.append(_run(o, verdict(o["status"], task), task, task.end if overrides else o["ended_at"]))
     for key, task in by_key.items():
         if key not in seen and task.state not in ("skipped", "removed", "upstream_failed", "none", ""):
             runs.append(_task_only(task, now))
     return [r for r in runs if not r.finished or now - window < r.ended_at <= now]
+
+
+def outcome_key(o: Mapping[str, Any]) -> TaskKey:
+    """The task instance an outcome row belongs to."""
+    return (o["dag_id"], o["run_id"], o["task_id"], int(o.get("map_index", -1)))
+
+
+def settled_run(o: Mapping[str, Any]) -> Run:
+    """The run of an outcome whose verdict is the agent's (no task state of Airflow's overrides it)."""
+    return _run(o, agent_verdict(o["status"]), None, o["ended_at"])
 
 
 def _run(o: Mapping[str, Any], decided: str, task: TaskState | None, ended: float) -> Run:
@@ -162,7 +178,7 @@ def _run(o: Mapping[str, Any], decided: str, task: TaskState | None, ended: floa
                stored=o["status"], airflow_state=task.state if task else "", reason=o.get("reason") or "",
                request=o.get("request") or "", model=o.get("model") or "", input_tokens=int(o["input_tokens"] or 0),
                output_tokens=int(o["output_tokens"] or 0), llm_calls=int(o["llm_calls"] or 0), needed_human=human,
-               try_number=task.try_number if task else 0, extra=_waiting(task))
+               try_number=task.try_number if task else 0, map_index=int(o.get("map_index", -1)), extra=_waiting(task))
 
 
 def _task_only(task: TaskState, now: float) -> Run:
@@ -172,7 +188,8 @@ def _task_only(task: TaskState, now: float) -> Run:
     return Run(trace_id="", agent=task.agent or task.task_id, verdict=decided, started_at=start, ended_at=max(end, start),
                dag_id=task.dag_id, run_id=task.run_id, task_id=task.task_id, airflow_state=task.state,
                reason=f"the agent recorded no outcome; Airflow says the task is {task.state}",
-               needed_human=decided == "waiting", try_number=task.try_number, extra=_waiting(task))
+               needed_human=decided == "waiting", try_number=task.try_number, map_index=task.map_index,
+               extra=_waiting(task))
 
 
 def _waiting(task: TaskState | None) -> dict[str, Any]:

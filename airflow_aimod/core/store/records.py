@@ -50,6 +50,7 @@ class Outcome:
     needed_human: bool = False
     cost: float = 0.0
     request: str = ""
+    map_index: int = -1  # the mapped task instance (-1: not mapped)
 
     def __post_init__(self) -> None:
         if not self.trace_id or not self.agent or not self.status:
